@@ -42,3 +42,27 @@ def _loopback_only(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket, "create_connection", _guarded_create_connection)
     yield
+
+
+# Instance params of a self-deployed client-credentials app on the worldwide cloud: what most command tests use.
+CLIENT_CREDENTIALS_PARAMS = {
+    'azure_cloud': 'Worldwide',
+    'host': 'https://graph.microsoft.com',
+    'self_deployed': True,
+    'creds_auth_id': {'identifier': '', 'password': '11111111-2222-3333-4444-555555555555'},
+    'creds_tenant_id': {'identifier': '', 'password': '66666666-7777-8888-9999-000000000000'},
+    'creds_enc_key': {'identifier': '', 'password': 'client-secret-value'},
+    'handle_error': True,
+}
+TEST_ACCESS_TOKEN = 'test-access-token-value'
+GRAPH_V1 = 'https://graph.microsoft.com/v1.0'
+
+
+@pytest.fixture
+def graph_client(monkeypatch):
+    """A MicrosoftGraphUser.Client whose token is already valid, so tests see only the Graph requests."""
+    import MicrosoftGraphUser as integration
+
+    client = integration.build_client(dict(CLIENT_CREDENTIALS_PARAMS), 'test')
+    monkeypatch.setattr(client, 'get_access_token', lambda *args, **kwargs: TEST_ACCESS_TOKEN)
+    return client
