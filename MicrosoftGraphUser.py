@@ -4,7 +4,7 @@ Layout: constants, pure helpers (argument parsing and output shaping, no I/O), t
 `*_command(client, args)` per command, then `main()` with the dispatch table. Authentication, retries and error
 parsing live in MicrosoftApiModule (`MicrosoftClient`).
 """
-import demistomock as demisto  # noqa: F401
+import demistomock as demisto  # noqa: F401, I001
 from CommonServerPython import *  # noqa: F401
 from CommonServerUserPython import *  # noqa: F401
 
@@ -129,15 +129,12 @@ def user_path(user: str, arg_name: str = 'user') -> str:
 
 
 def path_segment(value: str, arg_name: str) -> str:
-    """Return `value` encoded as one URL path segment (encode_path_segment), with `.` and `..` encoded too.
+    """Return `value` encoded as one URL path segment, nothing left safe (MicrosoftApiModule's encode_path_segment).
 
-    Percent-encoding leaves `.` alone, and HTTP clients resolve a `..` segment (requests turns `users/..` into
-    the parent path), so a dot-only value would change the endpoint. Raises ValueError naming `arg_name`.
+    Raises ValueError naming `arg_name` for an empty value, a control character or a dot-only value (`..` would
+    leave the intended path).
     """
-    encoded = encode_path_segment(value, arg_name)
-    if encoded in ('.', '..'):
-        return '%2E' * len(encoded)
-    return encoded
+    return encode_path_segment(value, arg_name)
 
 
 def parse_key_value_pairs(text: str, delimiter: str, arg_name: str) -> dict[str, Any]:
@@ -712,11 +709,13 @@ def delta_expired(error: GraphError) -> bool:
     return error.status == 410 or (error.status == 400 and error.code == 'syncStateNotFound')
 
 
-def read_user_delta(client: Client, link: str | None, select: str) -> tuple[list[dict], str | None]:
-    """Return the changes of one delta round and the link the next round starts from.
+def read_user_delta(client: Client, link: str | None, select: str,
+                    max_changes: int = ALL_RESULTS_CAP) -> tuple[list[dict], str | None, bool]:
+    """Return (changes, the link to continue from, whether the round reached its deltaLink).
 
-    The round starts at `link` (a saved deltaLink) or, without one, at a full read. It follows nextLinks to the
-    deltaLink; past ALL_RESULTS_CAP changes it stops and returns the nextLink, which resumes the same round.
+    The round starts at `link` (a saved deltaLink or nextLink) or, without one, at a full read, and follows
+    nextLinks to the deltaLink. Once `max_changes` are read it stops at the end of that page and returns the
+    nextLink, which resumes the same round: a page is never cut, so no change is lost.
     """
     if link:
         body = client.http_request('GET', full_url=link)
@@ -728,9 +727,9 @@ def read_user_delta(client: Client, link: str | None, select: str) -> tuple[list
         changes.extend(body.get('value', []))
         next_link = body.get('@odata.nextLink')
         if not next_link:
-            return changes, body.get('@odata.deltaLink')
-        if len(changes) >= ALL_RESULTS_CAP:
-            return changes, next_link
+            return changes, body.get('@odata.deltaLink'), True
+        if len(changes) >= max_changes:
+            return changes, next_link, False
         body = client.http_request('GET', full_url=next_link)
 
 
@@ -757,25 +756,27 @@ def get_delta_command(client: Client, args: dict) -> CommandResults:
     state_key = ','.join(sorted(item.lower() for item in select_items))
     given_link = graph_link_arg(args, 'delta_link', (graph_base(client),))
     link = given_link or (None if bool_arg(args, 'full_sync', False) else saved_delta_link(state_key))
-    resynced = False
+    max_changes = positive_int_arg(args, 'limit', ALL_RESULTS_CAP)
+    notes = []
     try:
-        changes, next_round = read_user_delta(client, link, select)
+        changes, next_link, complete = read_user_delta(client, link, select, max_changes)
     except GraphError as error:
         if not (link and delta_expired(error)):
             raise
-        changes, next_round = read_user_delta(client, None, select)
-        resynced = True
-    if next_round and not given_link:
-        save_delta_link(state_key, next_round)
+        changes, next_link, complete = read_user_delta(client, None, select, max_changes)
+        notes.append('The saved delta link had expired, so every user was read again.')
+    if next_link and not given_link:
+        save_delta_link(state_key, next_link)
+    if not complete:
+        notes.append('More changes are waiting: run the command again to continue from here.')
     headers = [readable_key(item) for item in select_items if item != '*'] + ['ID', 'User Principal Name']
     if any('@removed' in change for change in changes):
         headers += ['Status', 'RemovedReason']
     readable = tableToMarkdown('All Graph Users', [to_readable(change) for change in changes],
                                headers=list(dict.fromkeys(headers)), removeNull=True,
-                               metadata=('The saved delta link had expired, so every user was read again.'
-                                         if resynced else None))
+                               metadata='\n'.join(notes) or None)
     outputs = {USER_CONTEXT_KEY: [to_context(change) for change in changes],
-               'MSGraphUserDelta(true)': {'DeltaLink': next_round}}
+               'MSGraphUserDelta(true)': {'DeltaLink': next_link, 'Complete': complete}}
     return CommandResults(readable_output=readable, outputs=outputs, raw_response=changes)
 
 
@@ -1250,12 +1251,11 @@ def tap_policy_create_command(client: Client, args: dict) -> CommandResults | li
         return CommandResults(readable_output=f'Failed to create TAP policy for user: {user_id}.')
     secret = created.get(TAP_PASS_FIELD)
     policy = without_tap_pass(created)  # registers the pass with the log masker first
-    result = tap_policy_result(
-        policy, f'Temporary Access Pass Authentication methods policy for user: {user_id} was successfully created.')
+    text = f'Temporary Access Pass Authentication methods policy for user: {user_id} was successfully created.'
     if not isinstance(secret, str) or not secret:
-        result.readable_output += '\nMicrosoft Graph returned no pass, so no zip file was created.'
-        return result
-    return [result, fileResult(TAP_ZIP_NAME, encrypted_zip(TAP_ZIP_MEMBER, secret, zip_password))]
+        return tap_policy_result(policy, f'{text}\nMicrosoft Graph returned no pass, so no zip file was created.')
+    zip_file = encrypted_zip(TAP_ZIP_MEMBER, secret, zip_password)
+    return [tap_policy_result(policy, text), fileResult(TAP_ZIP_NAME, zip_file)]
 
 
 @handles_not_found(user_arg='user_id', other=('method', 'policy_id'))
