@@ -504,11 +504,12 @@ def graph_base(client: Client, api_version: str = 'v1.0') -> str:
 
 def fetch_collection(client: Client, path: str, args: dict, *, default_limit: int | None = DEFAULT_LIST_LIMIT,
                      params: dict | None = None, headers: dict | None = None,
-                     page_max: int = USERS_PAGE_MAX) -> tuple[list[dict], str | None]:
+                     page_max: int | None = USERS_PAGE_MAX) -> tuple[list[dict], str | None]:
     """Return (items, link to continue from) of a Graph collection, paged by `limit`, `all_results`, `next_page`.
 
     `default_limit=None` reads one page of Graph's own size when no limit is given (what msgraph-user-list always
-    did). A `next_page` link is followed verbatim, with the same headers as the first page.
+    did). A `next_page` link is followed verbatim, with the same headers as the first page. `page_max=None` is for
+    endpoints that take no `$top` (most authentication-method collections): their pages are Graph's own.
     Raises ValueError naming a bad argument before any request.
     """
     all_results = bool_arg(args, 'all_results', False)
@@ -519,7 +520,7 @@ def fetch_collection(client: Client, path: str, args: dict, *, default_limit: in
     if limit is None and not all_results:
         body = client.http_request('GET', headers=headers, **request) or {}
         return body.get('value', []), body.get('@odata.nextLink')
-    if not next_page:
+    if not next_page and page_max:
         request['params']['$top'] = str(page_size(limit, page_max))
     return client.list_paged(headers=headers, limit=limit, max_items=ALL_RESULTS_CAP, **request)
 
@@ -540,13 +541,13 @@ def patch_user(client: Client, args: dict, body: dict, text: str) -> CommandResu
 
 
 def relationship_result(client: Client, args: dict, relation: str, *, prefix: str, key_field: str,
-                        items_key: str, title: str) -> CommandResults:
+                        items_key: str, title: str, page_max: int | None = USERS_PAGE_MAX) -> CommandResults:
     """Return a paged relationship of `args['user']` (e.g. directReports) as `{key_field: user, items_key: [...]}`.
 
     The cursor (`NextPage`, None when complete) sits in the same object, so it is merged per user.
     """
     user = required_arg(args, 'user')
-    items, next_link = fetch_collection(client, f'{user_path(user)}/{relation}', args)
+    items, next_link = fetch_collection(client, f'{user_path(user)}/{relation}', args, page_max=page_max)
     outputs = {key_field: user, items_key: [to_context(item) for item in items], 'NextPage': next_link}
     readable = tableToMarkdown(title.format(user=user), [to_readable(item) for item in items], removeNull=True,
                                metadata=next_page_metadata(next_link))
@@ -979,6 +980,8 @@ class AuthMethodSpec(NamedTuple):
     columns: dict[str, str]   # Graph property -> HR column
     deleted: str              # HR after a delete; `{method_id}` and `{user}` are filled in
     default_method_id: str = ''
+    # Graph documents no query options for most method collections; only the authenticator list took `$top` before.
+    page_max: int | None = None
 
 
 AUTH_METHOD_SPECS = (
@@ -997,7 +1000,8 @@ AUTH_METHOD_SPECS = (
         'Microsoft Authenticator Authentication Method', 'Microsoft Authenticator',
         {'id': 'Authentication method ID', 'displayName': 'Device Name',
          'phoneAppVersion': 'Version of the Authenticator app'},
-        'Microsoft Authenticator authentication method {method_id} was successfully deleted for user {user}.'),
+        'Microsoft Authenticator authentication method {method_id} was successfully deleted for user {user}.',
+        page_max=USERS_PAGE_MAX),
     AuthMethodSpec(
         'phone', 'phoneMethods', 'MSGraphUser.PhoneAuthMethod', 'Phone Authentication Method', 'phone',
         {'id': 'Phone ID', 'phoneNumber': 'Phone Number', 'phoneType': 'Phone Type',
@@ -1127,7 +1131,7 @@ def list_auth_methods(client: Client, args: dict, spec: AuthMethodSpec) -> Comma
             outputs_prefix=spec.prefix, outputs_key_field='ID', outputs=to_context(method), raw_response=method,
             readable_output=tableToMarkdown(title, renamed_rows([method], spec.columns),
                                             headers=list(spec.columns.values()), removeNull=True))
-    found, next_link = fetch_collection(client, auth_path(user, spec.collection), args)
+    found, next_link = fetch_collection(client, auth_path(user, spec.collection), args, page_max=spec.page_max)
     if not found and not next_link:
         return CommandResults(readable_output=f'No {spec.kind} authentication methods found for user {user}.')
     methods = [without_tap_pass(method) for method in found]
@@ -1171,7 +1175,7 @@ def auth_method_commands(spec: AuthMethodSpec) -> dict[str, Callable[[Client, di
 def get_auth_methods_command(client: Client, args: dict) -> CommandResults:
     """`msgraph-user-get-auth-methods`: every authentication method registered to a user, of any type."""
     return relationship_result(client, args, 'authentication/methods', prefix='MSGraphUserAuthMethods',
-                               key_field='ID', items_key='Methods', title='{user} - auth methods')
+                               key_field='ID', items_key='Methods', title='{user} - auth methods', page_max=None)
 
 
 @handles_not_found(user_arg='user')
