@@ -338,12 +338,6 @@ def users_context(users: dict | list[dict]) -> dict[str, Any]:
 # Not-found handling (commands.md §1.6, D10): decided from Graph's error code and from which object was addressed
 # ---------------------------------------------------------------------------------------------------------------
 
-class NotFoundSubject(NamedTuple):
-    """Which object a 404 is reported for, and the war-room text playbooks match on."""
-    kind: str   # 'user', 'manager' or 'method'
-    text: str
-
-
 def is_not_found(error: Exception) -> bool:
     """Return True when `error` is Graph's answer that the addressed object does not exist."""
     return isinstance(error, GraphError) and error.status == 404 and (error.code in NOT_FOUND_CODES or not error.code)
