@@ -455,8 +455,8 @@ def generate_login_url_command(client: Client, args: dict) -> CommandResults:
     login_url = client.generate_login_url()
     return CommandResults(readable_output=(
         '### Authorization instructions\n'
-        f'1. Click on the [login URL]({login_url}) to sign in and grant Cortex XSOAR permissions for your Azure '
-        'Service Management.\n'
+        f'1. Click on the [login URL]({login_url}) to sign in and grant Cortex XSOAR permissions for Microsoft '
+        'Graph.\n'
         'You will be automatically redirected to a link with the following structure:\n'
         '```REDIRECT_URI?code=AUTH_CODE&session_state=SESSION_STATE```\n'
         '2. Copy the `AUTH_CODE` (without the `code=` prefix, and the `session_state` parameter)\n'
