@@ -84,6 +84,20 @@ def load_params(params_file: str | None, overrides: list[str]) -> dict[str, Any]
     return params
 
 
+def with_yml_defaults(project_root: Path, integration: str, command: str, command_args: dict[str, str]) -> dict:
+    """``command_args`` plus the yml ``defaultValue`` of every argument not given, as the server fills them in."""
+    yml = project_root / f'{integration}.yml'
+    if not yml.is_file():
+        return command_args
+    import yaml  # only the runner needs it; the integration never reads its own yml
+
+    commands = (yaml.safe_load(yml.read_text(encoding='utf-8')) or {}).get('script', {}).get('commands') or []
+    declared = next((item.get('arguments') or [] for item in commands if item.get('name') == command), [])
+    defaults = {argument['name']: str(argument['defaultValue']) for argument in declared
+                if argument.get('defaultValue') not in (None, '') and argument['name'] not in command_args}
+    return {**defaults, **command_args}
+
+
 def run(args: argparse.Namespace, log_sink: Any) -> tuple[RunResult, Path, FileContextStore]:
     """Runs the parsed command line; returns the result, the files folder and the context store."""
     if not _INSTANCE_NAME.match(args.instance):
@@ -94,6 +108,7 @@ def run(args: argparse.Namespace, log_sink: Any) -> tuple[RunResult, Path, FileC
     os.environ.pop(PARAMS_ENV, None)
     debug = args.debug or command_args.get('debug-mode', '').lower() == 'true'
     project_root = Path(args.project_root).resolve()
+    command_args = with_yml_defaults(project_root, args.integration, args.command, command_args)
     instance_dir = Path(args.state_dir).resolve() / args.instance
     files_dir = instance_dir / 'files'
     files_dir.mkdir(parents=True, exist_ok=True)

@@ -327,3 +327,16 @@ def test_two_runner_processes_conflict_like_the_server(project: Path, tmp_path: 
     winner_output = next(out for code, out in outcomes if code == 0)
     stored = json.loads((state / 'default' / 'integration_context.json').read_text())
     assert stored['version'] == 1 and f"{stored['context']['writer']} wrote" in winner_output
+
+
+def test_yml_default_values_fill_missing_arguments(tmp_path: Path) -> None:
+    from xsoar_runner.cli import with_yml_defaults
+
+    (tmp_path / 'Fake.yml').write_text(
+        'name: Fake\nscript:\n  commands:\n  - name: fake-list\n    arguments:\n'
+        '    - name: limit\n      defaultValue: 50\n    - name: filter\n'
+        '    - name: flag\n      defaultValue: "false"\n')
+
+    assert with_yml_defaults(tmp_path, 'Fake', 'fake-list', {'flag': 'true'}) == {'limit': '50', 'flag': 'true'}
+    assert with_yml_defaults(tmp_path, 'Fake', 'other', {'a': '1'}) == {'a': '1'}
+    assert with_yml_defaults(tmp_path, 'Missing', 'fake-list', {}) == {}
