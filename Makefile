@@ -8,7 +8,7 @@ export PIPENV_YES := 1
 export PIPENV_NOSPIN := 1
 export PIPENV_IGNORE_VIRTUALENVS := 1
 
-.PHONY: test lint typecheck demo clean venv build validate docs build-env build-lock
+.PHONY: test lint typecheck demo examples bench reliability clean venv build validate docs build-env build-lock
 
 venv: $(VENV)/.synced
 
@@ -31,8 +31,22 @@ lint: venv
 typecheck: venv
 	$(PY) -m mypy .
 
+# Hostile input, secrets, faults, nothing lost, TLS and proxy (reliability/README.md): prints one table and writes it to
+# reliability/results.md; fails when a case fails, data is lost or a secret leaks.
+reliability: venv
+	$(PY) -m reliability
+
 demo: venv
 	$(PY) -m demo
+
+# docs/examples/<command>.md from real runs against the emulator, then README.md's generated block.
+examples: venv
+	$(PY) -m demo.examples
+	$(PY) -m build_tools docs
+
+# Our way against the naive way on a 50,000-user emulator; writes bench/results.md, fails when a budget is missed.
+bench: venv
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache $(BUILD_VENV) build dist

@@ -33,8 +33,9 @@ NOT_FOUND_CODES = frozenset({'Request_ResourceNotFound', 'ResourceNotFound', 'it
                              'notFound', 'Directory_ObjectNotFound'})
 DEFAULT_LIST_LIMIT = 50
 USERS_PAGE_MAX = 999
-# A hard cap for all_results, so one command cannot exhaust memory on a huge tenant.
-ALL_RESULTS_CAP = 200_000
+# A hard cap for all_results, so one command cannot exhaust memory on a huge tenant: MicrosoftApiModule's cap of a
+# paged read (200,000; a 50,000-user tenant is 51 pages of 999).
+ALL_RESULTS_CAP = MAX_PAGED_ITEMS
 ADVANCED_QUERY_HEADERS = {'ConsistencyLevel': 'eventual'}
 # Graph caps a /users page at 120 when signInActivity is selected or filtered (graph.md §3).
 SIGN_IN_ACTIVITY_PAGE_MAX = 120
@@ -269,11 +270,14 @@ def page_size(limit: int | None, page_max: int) -> int:
     return -(-limit // pages)
 
 
-def graph_link_arg(args: dict, name: str, graph_bases: tuple[str, ...]) -> str | None:
-    """Return the Graph URL given in argument `name` (None when absent), checked to be under one of `graph_bases`.
+def graph_link_arg(args: dict, name: str, graph_bases: tuple[str, ...], resource: str | None = None) -> str | None:
+    """Return the Graph URL given in argument `name` (None when absent), checked to be under one of `graph_bases`
+    and, with `resource` (a regular expression), to address that resource: its path below the base must match it.
 
     Such links (next_page, delta_link, polling_url) are requested verbatim with the instance's bearer token, so a
-    URL anywhere else is refused before any request. Raises ValueError naming the argument.
+    URL anywhere else is refused before any request - and so is one that names another resource on the same host,
+    also through '.' / '..' segments, which are resolved before the request is sent: a command may read only what
+    it reads itself. Raises ValueError naming the argument.
     """
     raw = args.get(name)
     if raw is None or raw == '':
@@ -281,9 +285,32 @@ def graph_link_arg(args: dict, name: str, graph_bases: tuple[str, ...]) -> str |
     link = str(raw).strip()
     if re.search(r'[\x00-\x20\x7f]', link):
         raise ValueError(f'The "{name}" argument must be a URL without spaces or control characters.')
-    if not any(link.startswith(base) for base in graph_bases):
+    base = next((base for base in graph_bases if link.startswith(base)), None)
+    if base is None:
         raise ValueError(f'The "{name}" argument must be a Microsoft Graph URL starting with {graph_bases[0]}')
+    path = re.split(r'[?#]', link[len(base):], maxsplit=1)[0]
+    if any(urllib.parse.unquote(segment) in ('.', '..') or '\\' in urllib.parse.unquote(segment)
+           for segment in path.split('/')):
+        raise ValueError(f'The "{name}" argument must not contain "." or ".." path segments or backslashes.')
+    if resource is not None and not re.fullmatch(resource, path, flags=re.IGNORECASE):
+        raise ValueError(f'The "{name}" argument links to another resource ("{ms_short_text(path, 100)}"); it must '
+                         'continue what this command reads.')
     return link
+
+
+# The paths (below the version root) a link argument may address. Graph's links may name a user by object id where
+# the command was given a UPN, or by key form (`users('$x@y')`), so any one user key is accepted.
+USER_KEY_PATTERN = r"users(?:/[^/]+|\([^/]*\))"
+DELTA_LINK_RESOURCE = r'users/delta(?:\(\))?'
+# The status URL Graph gives for a password reset (Location): users/{id}/authentication/operations/{id}.
+PASSWORD_RESET_LINK_RESOURCE = USER_KEY_PATTERN + r'/authentication/operations/[^/]+'
+
+
+def link_resource(path: str) -> str:
+    """The `graph_link_arg` resource of links that continue reading the collection at `path`: the same collection,
+    for any user key."""
+    match = re.match(USER_KEY_PATTERN + r'(?=/|$)', path)
+    return USER_KEY_PATTERN + re.escape(path[match.end():]) if match else re.escape(path)
 
 
 def properties_from_args(args: dict, pairs_arg: str, json_arg: str, delimiter_arg: str) -> dict[str, Any]:
@@ -292,6 +319,8 @@ def properties_from_args(args: dict, pairs_arg: str, json_arg: str, delimiter_ar
     A key given in both is refused rather than silently picking one. Raises ValueError naming the argument.
     """
     delimiter = args.get(delimiter_arg)
+    if delimiter not in (None, '') and not isinstance(delimiter, str):
+        raise ValueError(f'The "{delimiter_arg}" argument must be text, such as "," or ";".')
     pairs = parse_key_value_pairs(str(args.get(pairs_arg) or ''), ',' if delimiter in (None, '') else delimiter,
                                   pairs_arg)
     typed = parse_json_object_arg(args, json_arg)
@@ -397,10 +426,11 @@ def not_found_result(client: Client, args: dict, user_arg: str = 'user',
     alone cannot tell which of the two is missing, so one GET of the user decides. `user_note(user, error)`
     replaces the standard missing-user text (msgraph-user-get keeps its own older text).
     """
-    user = str(args.get(user_arg) or '')
+    # Stripped as the command stripped it, so the existence check addresses the same user.
+    user = str(args.get(user_arg) or '').strip()
     if other and args.get(other[1]) and client.user_exists(user):
         kind, arg_name = other
-        other_value = str(args[arg_name])
+        other_value = str(args[arg_name]).strip()
         text = manager_not_found_text(other_value) if kind == 'manager' else method_not_found_text(other_value, user)
         return CommandResults(readable_output=text)
     if user_note is not None and error is not None:
@@ -424,6 +454,152 @@ def handles_not_found(user_arg: str = 'user', other: tuple[str, str] | None = No
                 if client.handle_error and is_not_found(error):
                     return not_found_result(client, args, user_arg, other, user_note, error)
                 raise
+        return wrapper
+    return decorator
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Bulk user commands: `user` may name several users, handled through JSON batching (graph.md §7)
+# ---------------------------------------------------------------------------------------------------------------
+
+# One row per user, merged on the user as given, so a later run on the same user replaces its row.
+BULK_RESULT_KEY = 'MSGraphUser.BulkResult(val.User && val.User == obj.User)'
+BULK_HEADERS = ['User', 'Status', 'Result']
+
+
+class BulkStep(NamedTuple):
+    """One Graph request a bulk command sends for each user, on `users/{user}` + `suffix`."""
+    method: str
+    suffix: str = ''
+    body: dict | None = None
+    params: dict | None = None
+
+
+class BulkAction(NamedTuple):
+    """What a bulk command does to each user: its steps (one $batch sub-request each; every step depends on the one
+    before it, for the same user) and how the result table reads."""
+    title: str                    # e.g. 'Disable user accounts'
+    done: str                     # the Result of a user for whom every step succeeded
+    steps: tuple[BulkStep, ...]
+    returns_users: bool = False   # msgraph-user-get: the users read are also written to MSGraphUser / Account
+
+
+class BulkOutcome(NamedTuple):
+    """What happened to one user: the status of the first step that failed (else of the last step), Graph's error
+    code and message, and the body of the last step (msgraph-user-get: the user)."""
+    user: str
+    status: int
+    code: str = ''
+    message: str = ''
+    body: Any = None
+
+    @property
+    def success(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def user_list_arg(args: dict) -> list[str]:
+    """Return the users named in `user`: one value, a comma-separated list or a JSON array (argToList), each stripped,
+    without empty items or case-insensitive repeats (a UPN or object id never contains a comma)."""
+    raw = args.get('user')
+    if raw is None or raw == '':
+        return []
+    users: list[str] = []
+    for item in argToList(raw):
+        text = '' if item is None else str(item).strip()
+        if text and text.lower() not in {user.lower() for user in users}:
+            users.append(text)
+    return users
+
+
+def bulk_request_id(user_index: int, step_index: int) -> str:
+    return f'{user_index}.{step_index}'
+
+
+def bulk_requests(users: list[str], steps: tuple[BulkStep, ...]) -> list[dict]:
+    """Return the $batch sub-requests of `steps` for every user, each step depending on the previous one of the same
+    user. Raises ValueError naming `user` for a value that cannot be a path segment, before anything is sent."""
+    requests: list[dict] = []
+    for user_index, user in enumerate(users):
+        path = '/' + user_path(user)
+        for step_index, step in enumerate(steps):
+            query = f'?{ms_encode_query(step.params)}' if step.params else ''
+            request: dict[str, Any] = {'id': bulk_request_id(user_index, step_index), 'method': step.method,
+                                       'url': f'{path}{step.suffix}{query}'}
+            if step.body is not None:
+                request['body'] = step.body
+            if step_index:
+                request['dependsOn'] = [bulk_request_id(user_index, step_index - 1)]
+            requests.append(request)
+    return requests
+
+
+def bulk_outcome(user: str, answers: list[dict]) -> BulkOutcome:
+    """The outcome of one user from the answers to its steps, in step order."""
+    for answer in answers:
+        status = ms_batch_status(answer)
+        if not 200 <= status < 300:
+            return BulkOutcome(user, status, *ms_batch_error_fields(answer))
+    return BulkOutcome(user, ms_batch_status(answers[-1]), body=answers[-1].get('body'))
+
+
+def bulk_is_error(outcomes: list[BulkOutcome], handle_error: bool) -> bool:
+    """Whether the entry is an error entry: only when no user succeeded - unless every failure is a user that does
+    not exist and "Suppress Errors for Non Found Users" is checked (one such user gives a note, so several do too)."""
+    if any(outcome.success for outcome in outcomes):
+        return False
+    not_found = all(outcome.status == 404 and (outcome.code in NOT_FOUND_CODES or not outcome.code)
+                    for outcome in outcomes)
+    return not (handle_error and not_found)
+
+
+def bulk_result(action: BulkAction, outcomes: list[BulkOutcome], handle_error: bool) -> CommandResults:
+    """One entry for a bulk command: a row per user (status, and what was done or Graph's error code and message),
+    `MSGraphUser.BulkResult` context, and for msgraph-user-get the users read."""
+    succeeded = sum(outcome.success for outcome in outcomes)
+    rows = [{'User': outcome.user, 'Success': outcome.success, 'Status': outcome.status,
+             'Error': None if outcome.success else f'{outcome.code}: {outcome.message}'} for outcome in outcomes]
+    table = [{'User': row['User'], 'Status': row['Status'], 'Result': action.done if row['Success'] else row['Error']}
+             for row in rows]
+    readable = tableToMarkdown(f'{action.title}: {succeeded} of {len(outcomes)} users succeeded', table,
+                               headers=BULK_HEADERS)
+    outputs: dict[str, Any] = {BULK_RESULT_KEY: rows}
+    if action.returns_users:
+        found = [drop_odata_metadata(outcome.body) for outcome in outcomes
+                 if outcome.success and isinstance(outcome.body, dict)]
+        for user in found:
+            user.pop('passwordProfile', None)
+        if found:
+            readable += '\n' + tableToMarkdown('Users data', [to_readable(user) for user in found], removeNull=True)
+            outputs.update(users_context([to_context(user) for user in found]))
+    return CommandResults(readable_output=readable, outputs=outputs, raw_response=rows,
+                          entry_type=EntryType.ERROR if bulk_is_error(outcomes, handle_error) else EntryType.NOTE)
+
+
+def bulk_user_command(client: Client, users: list[str], action: BulkAction) -> CommandResults:
+    """Run `action` for every user in as few requests as Graph allows ($batch, 20 sub-requests each) and report each
+    user: one user's failure never stops the others."""
+    responses = client.batch(bulk_requests(users, action.steps))
+    outcomes = [bulk_outcome(user, [responses[bulk_request_id(user_index, step_index)]
+                                    for step_index in range(len(action.steps))])
+                for user_index, user in enumerate(users)]
+    return bulk_result(action, outcomes, client.handle_error)
+
+
+def accepts_user_list(action: BulkAction | Callable[[dict], BulkAction]) -> Callable:
+    """Decorate a single-user command so that `user` may also name several users (comma-separated or a JSON array).
+
+    One user runs the command exactly as before (with `user` set to that value); several go through
+    `bulk_user_command` with `action`, or with what `action(args)` returns when the arguments shape it (such a
+    function validates its arguments, so bad input is refused before any request).
+    """
+    def decorator(command: Callable[[Client, dict], Any]) -> Callable[[Client, dict], Any]:
+        @functools.wraps(command)
+        def wrapper(client: Client, args: dict) -> Any:
+            users = user_list_arg(args)
+            if len(users) > 1:
+                return bulk_user_command(client, users, action if isinstance(action, BulkAction) else action(args))
+            return command(client, {**args, 'user': users[0]} if users else args)
         return wrapper
     return decorator
 
@@ -476,8 +652,14 @@ def auth_reset_command(client: Client, args: dict) -> CommandResults:
 # ---------------------------------------------------------------------------------------------------------------
 
 DEFAULT_LIST_PROPERTIES = 'id,displayName,jobTitle,mobilePhone,mail'
-# Integration-context key of get-delta: {<normalised $select>: <link the next round starts from>}.
+# Integration-context key of get-delta: {<normalised $select>: {'link': <link the next round starts from>,
+# 'saved_at': <epoch seconds>}} (a bare link, as an earlier release kept it, is still read).
 USER_DELTA_CONTEXT_KEY = 'graph_user_delta'
+# Graph keeps the state behind a directory delta link for 7 days (graph.md §6): an older link is not even tried.
+DELTA_LINK_MAX_AGE = 7 * 24 * 3600
+# The largest delta page Graph may give (it may cap it lower); sent on every page of a round, as preferences are
+# per request.
+DELTA_PAGE_HEADERS = {'Prefer': f'odata.maxpagesize={USERS_PAGE_MAX}'}
 # Waits before re-reading a user Graph has just changed but may not have replicated yet (graph.md §1).
 READ_BACK_DELAYS = (1.0, 2.0, 4.0)
 PASSWORD_RESET_COMMAND = 'msgraph-user-change-password-on-premise'
@@ -508,7 +690,7 @@ def fetch_collection(client: Client, path: str, args: dict, *, default_limit: in
     """
     all_results = bool_arg(args, 'all_results', False)
     limit = limit_arg(args, default_limit)
-    next_page = graph_link_arg(args, 'next_page', (graph_base(client),))
+    next_page = graph_link_arg(args, 'next_page', (graph_base(client),), link_resource(path))
     request: dict[str, Any] = ({'full_url': next_page} if next_page
                                else {'url_suffix': path, 'params': dict(params or {})})
     if limit is None and not all_results:
@@ -567,11 +749,45 @@ def get_user_not_found_text(user: str, error: GraphError) -> str:
     return f'### User {user} was not found.\nMicrosoft Graph Response: {error}'
 
 
+# --- the bulk form of the commands whose `user` may name several users (see `accepts_user_list`) ---
+
+REVOKED_TEXT = 'User: "{user}" sessions have been revoked successfully.'
+REVOKE_STEP = BulkStep('POST', '/revokeSignInSessions')
+UNBLOCK_BULK = BulkAction('Unblock users', 'unblocked', (BulkStep('PATCH', body={'accountEnabled': True}),))
+REVOKE_BULK = BulkAction('Revoke user sessions', 'sessions revoked', (REVOKE_STEP,))
+FORCE_RESET_BULK = BulkAction(
+    'Force password reset', 'must change the password at the next sign-in',
+    (BulkStep('PATCH', body={'passwordProfile': {'forceChangePasswordNextSignIn': True}}),))
+DELETE_BULK = BulkAction('Delete users', 'deleted', (BulkStep('DELETE'),))
+
+
+def user_select(args: dict) -> str:
+    """The `$select` of msgraph-user-get: the given properties plus id, else every property."""
+    return ','.join(select_list(args.get('properties'), 'id')) if csv_items(args.get('properties')) else '*'
+
+
+def get_bulk_action(args: dict) -> BulkAction:
+    """Read each user with the same `$select` as one user gets."""
+    return BulkAction('Get users', 'found', (BulkStep('GET', params={'$select': user_select(args)}),),
+                      returns_users=True)
+
+
+def disable_bulk_action(args: dict) -> BulkAction:
+    """Disable, and with `revoke_sessions` also revoke (after the disable of the same user, in the same batch)."""
+    disable = BulkStep('PATCH', body={'accountEnabled': False})
+    if bool_arg(args, 'revoke_sessions', False):
+        return BulkAction('Disable user accounts and revoke their sessions', 'account disabled, sessions revoked',
+                          (disable, REVOKE_STEP))
+    return BulkAction('Disable user accounts', 'account disabled', (disable,))
+
+
+@accepts_user_list(get_bulk_action)
 @handles_not_found(user_note=get_user_not_found_text)
 def get_user_command(client: Client, args: dict) -> CommandResults:
-    """`msgraph-user-get`: one user with the requested properties (all of them by default)."""
+    """`msgraph-user-get`: one user with the requested properties (all of them by default); several users through
+    `accepts_user_list`."""
     user = required_arg(args, 'user')
-    select = ','.join(select_list(args.get('properties'), 'id')) if csv_items(args.get('properties')) else '*'
+    select = user_select(args)
     try:
         data = client.http_request('GET', user_path(user), params={'$select': select})
     except GraphError as error:
@@ -650,6 +866,7 @@ def update_user_command(client: Client, args: dict) -> CommandResults:
     return user_result(updated, f'{user} data')
 
 
+@accepts_user_list(DELETE_BULK)
 @handles_not_found()
 def delete_user_command(client: Client, args: dict) -> CommandResults:
     """`msgraph-user-delete`: soft-delete the user (restorable for 30 days)."""
@@ -658,13 +875,20 @@ def delete_user_command(client: Client, args: dict) -> CommandResults:
     return CommandResults(readable_output=f'user: "{user}" was deleted successfully.')
 
 
+@accepts_user_list(disable_bulk_action)
 @handles_not_found()
 def disable_user_account_command(client: Client, args: dict) -> CommandResults:
-    """`msgraph-user-account-disable` (and the deprecated `msgraph-user-terminate-session`): block sign-in."""
-    return patch_user(client, args, {'accountEnabled': False},
-                      'user: "{user}" account has been disabled successfully.')
+    """`msgraph-user-account-disable` (and the deprecated `msgraph-user-terminate-session`): block sign-in, and with
+    `revoke_sessions` also end the sessions already open (one request more, after the disable succeeded)."""
+    revoke = bool_arg(args, 'revoke_sessions', False)
+    result = patch_user(client, args, {'accountEnabled': False},
+                        'user: "{user}" account has been disabled successfully.')
+    if revoke:
+        result.readable_output = f'{result.readable_output}\n{revoke_sessions(client, required_arg(args, "user"))}'
+    return result
 
 
+@accepts_user_list(UNBLOCK_BULK)
 @handles_not_found()
 def unblock_user_command(client: Client, args: dict) -> CommandResults:
     """`msgraph-user-unblock`: allow sign-in again."""
@@ -673,6 +897,7 @@ def unblock_user_command(client: Client, args: dict) -> CommandResults:
                       'applications.')
 
 
+@accepts_user_list(FORCE_RESET_BULK)
 @handles_not_found()
 def force_reset_password_command(client: Client, args: dict) -> CommandResults:
     """`msgraph-user-force-reset-password`: require a new password at the next sign-in."""
@@ -691,12 +916,17 @@ def change_password_command(client: Client, args: dict) -> CommandResults:
     return patch_user(client, args, body, 'User {user} password was changed successfully.')
 
 
+def revoke_sessions(client: Client, user: str) -> str:
+    """Revoke the sessions of `user`; return the war-room text saying so."""
+    client.http_request('POST', f'{user_path(user)}/revokeSignInSessions')
+    return REVOKED_TEXT.format(user=user)
+
+
+@accepts_user_list(REVOKE_BULK)
 @handles_not_found()
 def revoke_user_session_command(client: Client, args: dict) -> CommandResults:
     """`msgraph-user-session-revoke`: invalidate the user's refresh tokens and session cookies."""
-    user = required_arg(args, 'user')
-    client.http_request('POST', f'{user_path(user)}/revokeSignInSessions')
-    return CommandResults(readable_output=f'User: "{user}" sessions have been revoked successfully.')
+    return CommandResults(readable_output=revoke_sessions(client, required_arg(args, 'user')))
 
 
 def delta_expired(error: GraphError) -> bool:
@@ -713,9 +943,9 @@ def read_user_delta(client: Client, link: str | None, select: str,
     nextLink, which resumes the same round: a page is never cut, so no change is lost.
     """
     if link:
-        body = client.http_request('GET', full_url=link)
+        body = client.http_request('GET', full_url=link, headers=DELTA_PAGE_HEADERS)
     else:
-        body = client.http_request('GET', 'users/delta', params={'$select': select})
+        body = client.http_request('GET', 'users/delta', params={'$select': select}, headers=DELTA_PAGE_HEADERS)
     changes: list[dict] = []
     while True:
         body = body or {}
@@ -725,19 +955,34 @@ def read_user_delta(client: Client, link: str | None, select: str,
             return changes, body.get('@odata.deltaLink'), True
         if len(changes) >= max_changes:
             return changes, next_link, False
-        body = client.http_request('GET', full_url=next_link)
+        body = client.http_request('GET', full_url=next_link, headers=DELTA_PAGE_HEADERS)
 
 
-def saved_delta_link(state_key: str) -> str | None:
+def saved_delta_link(state_key: str) -> tuple[str | None, float | None]:
+    """Return (the kept link for `state_key`, when it was kept); the time is None for a link kept without one."""
     links = get_integration_context().get(USER_DELTA_CONTEXT_KEY)
-    return links.get(state_key) if isinstance(links, dict) else None
+    saved = links.get(state_key) if isinstance(links, dict) else None
+    if isinstance(saved, str):
+        return saved or None, None
+    if isinstance(saved, dict) and isinstance(saved.get('link'), str):
+        saved_at = saved.get('saved_at')
+        return saved['link'] or None, float(saved_at) if isinstance(saved_at, int | float) else None
+    return None, None
 
 
 def save_delta_link(state_key: str, link: str) -> None:
+    """Keep `link` and the time it was received for `state_key`, next to the links of other property sets."""
+    kept = {'link': link, 'saved_at': int(time.time())}
+
     def remember(context: dict) -> None:
         links = context.get(USER_DELTA_CONTEXT_KEY)
-        context[USER_DELTA_CONTEXT_KEY] = {**(links if isinstance(links, dict) else {}), state_key: link}
+        context[USER_DELTA_CONTEXT_KEY] = {**(links if isinstance(links, dict) else {}), state_key: kept}
     mutate_integration_context(remember)
+
+
+def delta_link_too_old(saved_at: float | None) -> bool:
+    """Whether a link kept at `saved_at` is past Graph's 7 days (unknown age: not known to be too old)."""
+    return saved_at is not None and time.time() - saved_at >= DELTA_LINK_MAX_AGE
 
 
 def get_delta_command(client: Client, args: dict) -> CommandResults:
@@ -749,10 +994,15 @@ def get_delta_command(client: Client, args: dict) -> CommandResults:
     select_items = select_list(args.get('properties'), 'userPrincipalName')
     select = ','.join(select_items)
     state_key = ','.join(sorted(item.lower() for item in select_items))
-    given_link = graph_link_arg(args, 'delta_link', (graph_base(client),))
-    link = given_link or (None if bool_arg(args, 'full_sync', False) else saved_delta_link(state_key))
+    given_link = graph_link_arg(args, 'delta_link', (graph_base(client),), DELTA_LINK_RESOURCE)
+    full_sync = bool_arg(args, 'full_sync', False)
     max_changes = positive_int_arg(args, 'limit', ALL_RESULTS_CAP)
     notes = []
+    saved_link, saved_at = (None, None) if given_link or full_sync else saved_delta_link(state_key)
+    if saved_link and delta_link_too_old(saved_at):
+        saved_link = None
+        notes.append('The saved delta link was older than 7 days, so every user was read again.')
+    link = given_link or saved_link
     try:
         changes, next_link, complete = read_user_delta(client, link, select, max_changes)
     except GraphError as error:
@@ -883,7 +1133,7 @@ def change_password_on_premise_command(client: Client, args: dict) -> CommandRes
     interval = positive_int_arg(args, 'interval_in_seconds', POLL_INTERVAL_SECONDS)
     timeout = positive_int_arg(args, 'timeout_in_seconds', POLL_TIMEOUT_SECONDS)
     graph_roots = (graph_base(client), graph_base(client, 'beta'))
-    polling_url = graph_link_arg(args, 'polling_url', graph_roots)
+    polling_url = graph_link_arg(args, 'polling_url', graph_roots, PASSWORD_RESET_LINK_RESOURCE)
     if polling_url:
         return password_reset_status(client, user, polling_url, interval, timeout)
     password = on_premise_password(args)
@@ -898,7 +1148,8 @@ def change_password_on_premise_command(client: Client, args: dict) -> CommandRes
         if is_not_found(error):
             raise
         raise DemistoException(f'Failed to initiate password reset for {user}: {error}') from error
-    location = graph_link_arg({'Location': response.headers.get('Location')}, 'Location', graph_roots)
+    location = graph_link_arg({'Location': response.headers.get('Location')}, 'Location', graph_roots,
+                              PASSWORD_RESET_LINK_RESOURCE)
     if not location:
         raise ValueError(f'Graph did not return the status URL (Location header) of the password reset for {user}.')
     return CommandResults(readable_output=f'Password reset initiated for **{user}**. Polling for status...',
@@ -1275,11 +1526,25 @@ def require_secret_generators(client: Client) -> None:
         raise DemistoException(MFA_GATE_MESSAGE)
 
 
-def require_mfa_cloud(client: Client) -> None:
-    """Raise unless the instance is on the worldwide cloud, the only one the MFA service exists in."""
-    if client.settings.cloud.name != MFA_CLOUD:
-        raise DemistoException(f'The MFA commands are available only on the {MFA_CLOUD} cloud: Microsoft\'s MFA '
-                               f'service has no endpoint in "{client.settings.cloud.name}".')
+def require_mfa_cloud(client: Client, *, mfa_service: bool = False) -> None:
+    """Raise unless the MFA commands can work on the instance's cloud.
+
+    The MFA app and service exist in the worldwide cloud only, so the national clouds are refused. A Custom cloud
+    names its own login and Graph hosts (e.g. a private endpoint), which the secret and token commands use as
+    configured. The MFA service itself (`mfa_service`) has one worldwide address that accepts only tokens of the
+    worldwide login host, so a Custom cloud must sign in there.
+    """
+    cloud = client.settings.cloud
+    if cloud.name == MFA_CLOUD:
+        return
+    worldwide_login = AZURE_CLOUDS[MFA_CLOUD].login_host
+    if cloud.name == 'Custom':
+        if not mfa_service or cloud.login_host.lower() == worldwide_login:
+            return
+        raise DemistoException(f'The MFA service is available only on the {MFA_CLOUD} cloud: it accepts only tokens '
+                               f'of {worldwide_login}, and this Custom cloud signs in at {cloud.login_host}.')
+    raise DemistoException(f'The MFA commands are available only on the {MFA_CLOUD} cloud: Microsoft\'s MFA '
+                           f'service has no endpoint in "{cloud.name}".')
 
 
 def stored_mfa_state() -> dict:
@@ -1298,10 +1563,14 @@ def store_mfa_state(values: dict, replace: bool = False) -> None:
 
 
 def mfa_token_url(client: Client) -> str:
-    """Return the v1 token endpoint of the instance's tenant; raise in oproxy mode, where no tenant id is known."""
+    """Return the v1 token endpoint of the instance's tenant; raise in oproxy and managed-identity mode, where no
+    tenant id is configured."""
     if client.settings.mode == 'oproxy':
         raise DemistoException('MFA access tokens cannot be created with the Cortex XSOAR application (oproxy): it '
                                'has no tenant ID. Use a self-deployed application.')
+    if client.settings.mode == 'managed_identity':
+        raise DemistoException('MFA access tokens cannot be created with an Azure managed identity: the instance has '
+                               'no tenant ID and client secret for the MFA app. Use a self-deployed application.')
     tenant = path_segment(str(client.settings.tenant_id or ''), 'tenant_id')
     return f'{client.settings.cloud.login_host}/{tenant}/oauth2/token'
 
@@ -1462,7 +1731,7 @@ def request_mfa_command(client: Client, args: dict) -> CommandResults:
     if XML_FORBIDDEN_CHARS.search(user_mail):
         raise ValueError('The "user_mail" argument contains a control character.')
     wait = mfa_wait_seconds(args)
-    require_mfa_cloud(client)
+    require_mfa_cloud(client, mfa_service=True)
     token = args.get('access_token') or mfa_access_token(client)
     try:
         answer = client._http_request(
@@ -1513,6 +1782,17 @@ def register_secret_args(args: dict) -> None:
             add_sensitive_log_strs(value)
 
 
+def check_text_args(args: dict) -> None:
+    """Raise ValueError naming the first argument whose text cannot be sent: a lone surrogate (possible in JSON from
+    the server) has no UTF-8 form, so encoding it for a URL or a body would fail deep inside a request."""
+    for name, value in args.items():
+        if isinstance(value, str) and LONE_SURROGATE.search(value):
+            raise ValueError(f'The "{name}" argument is not valid unicode text (it contains a lone surrogate).')
+
+
+LONE_SURROGATE = re.compile('[\ud800-\udfff]')
+
+
 def build_client(params: dict, command: str) -> Client:
     """Return the Client for the instance params; raise MicrosoftConfigError on a configuration mistake."""
     return Client(
@@ -1532,6 +1812,7 @@ def run_command(command: str, params: dict, args: dict) -> None:
     register_secret_args(args)
     demisto.debug(f'Command being called is {command}')
     try:
+        check_text_args(args)
         client = build_client(params, command)
         if command == 'test-module':
             return_results(test_module(client))

@@ -8,6 +8,7 @@ import json
 import urllib.parse
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import demistomock as demisto
 import pytest
@@ -859,6 +860,11 @@ def test_relationship_bad_paging_is_refused_before_any_request(client, requests_
 DELTA_STATE_KEY = 'displayname,userprincipalname'
 
 
+def kept(link: str) -> dict:
+    """How get-delta keeps a link: with the time it was received (an older link than 7 days is not used)."""
+    return {'link': link, 'saved_at': ANY}
+
+
 def stored_context() -> dict:
     return demisto.get_context_store().read()[0]
 
@@ -881,7 +887,7 @@ def test_get_delta_first_run_reads_to_the_delta_link_and_keeps_it(client, reques
                                                                'Complete': True}
     assert entry['HumanReadable'].startswith('### All Graph Users\n|Display Name|User Principal Name|ID|\n')
     assert stored_context() == {'ms_auth': {'kept': True},
-                                'graph_user_delta': {DELTA_STATE_KEY: page2['@odata.deltaLink']}}
+                                'graph_user_delta': {DELTA_STATE_KEY: kept(page2['@odata.deltaLink'])}}
 
 
 def test_get_delta_later_run_returns_only_changes_and_marks_deletions(client, requests_mock):
@@ -900,7 +906,7 @@ def test_get_delta_later_run_returns_only_changes_and_marks_deletions(client, re
                         'Status': 'deleted', 'RemovedReason': 'changed'}
     assert users[2]['RemovedReason'] == 'deleted'
     assert '|Status|RemovedReason|' in entry['HumanReadable']
-    assert stored_context()['graph_user_delta'] == {DELTA_STATE_KEY: changes['@odata.deltaLink']}
+    assert stored_context()['graph_user_delta'] == {DELTA_STATE_KEY: kept(changes['@odata.deltaLink'])}
 
 
 def test_get_delta_without_properties_sends_no_empty_select_item(client, requests_mock):
@@ -931,7 +937,7 @@ def test_get_delta_expired_link_starts_a_full_read(client, requests_mock, expire
     assert path_of(second) == '/v1.0/users/delta'
     assert query_of(second) == {'$select': 'displayName,userPrincipalName'}
     assert 'The saved delta link had expired, so every user was read again.' in entry['HumanReadable']
-    assert stored_context()['graph_user_delta'] == {DELTA_STATE_KEY: fresh['@odata.deltaLink']}
+    assert stored_context()['graph_user_delta'] == {DELTA_STATE_KEY: kept(fresh['@odata.deltaLink'])}
 
 
 def test_get_delta_other_errors_keep_the_link(client, requests_mock):
@@ -975,7 +981,7 @@ def test_get_delta_limit_stops_at_a_page_end_and_the_next_run_resumes(client, re
 
     assert requests_mock.last_request.url == page1['@odata.nextLink']
     assert second['EntryContext']['MSGraphUserDelta(true)']['Complete'] is True
-    assert stored_context()['graph_user_delta'] == {DELTA_STATE_KEY: page2['@odata.deltaLink']}
+    assert stored_context()['graph_user_delta'] == {DELTA_STATE_KEY: kept(page2['@odata.deltaLink'])}
 
 
 def test_get_delta_full_sync_ignores_the_kept_link(client, requests_mock):

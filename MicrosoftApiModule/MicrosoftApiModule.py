@@ -72,8 +72,13 @@ MS_MAX_BACKOFF = 30.0
 MS_RETRY_ALWAYS = frozenset({429, 503, 509})
 MS_RETRY_504_METHODS = frozenset({'GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'DELETE'})
 MS_RETRY_500_502_METHODS = frozenset({'GET', 'HEAD', 'OPTIONS'})
-MAX_PAGED_ITEMS = 10000
-MS_MAX_PAGES = 1000
+# The one hard cap of a paged read (the integration's all_results uses it too): at most 200,000 items in memory, which
+# still lists a 50,000-user tenant in 51 pages of 999. The page guard allows that many items in Graph's smallest
+# default pages (100), so it never stops a read before the item cap does.
+MAX_PAGED_ITEMS = 200_000
+MS_MAX_PAGES = MAX_PAGED_ITEMS // 100
+# JSON batching (graph.md §7): Graph takes at most 20 sub-requests per POST $batch.
+MS_BATCH_MAX_REQUESTS = 20
 
 MS_IMDS_CONNECT_TIMEOUT = 5.0
 MS_IMDS_RETRIES = 7  # with the backoff below: 0+1.6+3.2+6.4+12.8+25.6+51.2 = 100.8 s, above the 70 s IMDS needs
@@ -85,6 +90,10 @@ MS_OPROXY_BAD_CONTENT_ERROR = ('There was a problem in retrieving an updated acc
                                'The response from the Oproxy server did not contain the expected content.')
 MS_AUTH_RESET_CODES = frozenset({50173, 700082, 70008, 54005, 7000222})
 MS_AUTH_RESET_HINT = 'You can run the ***msgraph-user-auth-reset*** command to reset the authentication process.'
+# After a refused refresh token: when to look again for a successor another run of the instance is saving (seconds).
+MS_SUCCESSOR_WAITS = (0.0, 0.1, 0.3, 0.6)
+MS_SIGN_IN_AGAIN_HINT = ('To sign in again: run ***msgraph-user-generate-login-url***, put the new code into '
+                         '"Authorization code", then run ***msgraph-user-test***.')
 MS_SESSION_STATE_ERROR = ('Malformed auth_code parameter: Please copy the auth code from the redirected uri without '
                           'any additional info and without the "session_state" query parameter.')
 
@@ -183,15 +192,17 @@ def ms_sleep(seconds: float) -> None:
 def encode_path_segment(value: str, arg_name: str) -> str:
     """Percent-encode one URL path segment with nothing left safe ('/' -> %2F, '#' -> %23).
 
-    Returns the encoded segment. Raises ValueError naming `arg_name` for an empty value, a control character, or a
-    value of only dots: requests decodes %2E back to '.', so '.' / '..' would leave the intended path whatever the
-    encoding.
+    Returns the encoded segment. Raises ValueError naming `arg_name` for an empty value, a control character, text
+    that is not valid unicode (a lone surrogate cannot be UTF-8 encoded), or a value of only dots: requests decodes
+    %2E back to '.', so '.' / '..' would leave the intended path whatever the encoding.
     """
     text = '' if value is None else str(value)
     if not text.strip():
         raise ValueError(f'The "{arg_name}" argument must not be empty.')
     if any(ord(char) < 32 or ord(char) == 127 for char in text):
         raise ValueError(f'The "{arg_name}" argument must not contain control characters (such as a line break).')
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in text):
+        raise ValueError(f'The "{arg_name}" argument is not valid unicode text (it contains a lone surrogate).')
     if set(text) == {'.'}:
         raise ValueError(f'The "{arg_name}" argument must not consist of dots only (got "{text}").')
     return urllib.parse.quote(text, safe='')
@@ -279,6 +290,11 @@ def ms_entra_error_text(body: Any) -> str | None:
     description = ms_clean_entra_description(body.get('error_description') or '')
     if description:
         text += f'\n{description}'
+    # What Microsoft support traces a sign-in failure by (the description's own copy was cut above).
+    ids = [f'{label} {body[key]}' for key, label in (('trace_id', 'trace ID'), ('correlation_id', 'correlation ID'))
+           if isinstance(body.get(key), str) and body[key]]
+    if ids:
+        text += f' ({", ".join(ids)})'
     codes = body.get('error_codes')
     if isinstance(codes, list) and codes and all(ms_int_or_none(code) in MS_AUTH_RESET_CODES for code in codes):
         text += f'\n{MS_AUTH_RESET_HINT}'
@@ -364,7 +380,9 @@ def ms_encode_query(params: dict) -> str:
 
 def ms_transport_cause(error: Exception, timeout: Any) -> str:
     """A short, secret-free description of a requests transport error."""
-    if isinstance(error, requests.exceptions.Timeout):
+    # After urllib3 retries (the managed-identity session) a read timeout arrives as a ConnectionError wrapping
+    # MaxRetryError(ReadTimeoutError): still a timeout, not a failed connection.
+    if isinstance(error, requests.exceptions.Timeout) or 'ReadTimeoutError' in str(error):
         return f'no answer within {timeout} s (timeout)'
     if isinstance(error, requests.exceptions.SSLError):
         if 'CERTIFICATE_VERIFY_FAILED' in str(error):
@@ -715,6 +733,7 @@ class MsalHttpClient:
         self.proxies = proxies
         self.timeout = timeout
         self.last_status: int | None = None
+        self.last_error_body: str | None = None
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         return self.send('POST', url, **kwargs)
@@ -732,6 +751,8 @@ class MsalHttpClient:
             kwargs.setdefault('proxies', self.proxies)
         response = self.session.request(method, url, **kwargs)
         self.last_status = response.status_code
+        # msal raises on a 5xx without reading the body; keep Entra's error answer (never a token answer) for the text.
+        self.last_error_body = response.text if response.status_code >= 400 else None
         return response
 
 
@@ -865,6 +886,107 @@ def ms_graph_error_fields(response: requests.Response, method: str, url: str) ->
         'date': str(inner.get('date') or response.headers.get('Date') or ''),
         'method': method, 'url': url, 'res': response,
     }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# JSON batching (graph.md §7): the pure helpers of MicrosoftClient.batch
+# ---------------------------------------------------------------------------------------------------------------
+
+def ms_batch_request(request: dict) -> dict:
+    """A checked copy of one $batch sub-request: string id, upper-case method, url relative to the version root with a
+    leading '/', and 'Content-Type: application/json' in its own headers when it has a body (Graph refuses a body
+    without one).
+
+    Raises ValueError for a missing id, method or url, or an absolute url.
+    """
+    sub = {key: value for key, value in request.items() if value is not None}
+    request_id, method, url = (str(sub.get(key) or '') for key in ('id', 'method', 'url'))
+    if not request_id or not method or not url:
+        raise ValueError('Every $batch sub-request needs an id, a method and a url.')
+    if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', url):
+        raise ValueError(f'The url of $batch sub-request {request_id} must be relative to the version root.')
+    sub.update(id=request_id, method=method.upper(), url='/' + url.lstrip('/'))
+    if 'body' in sub:
+        headers = dict(sub.get('headers') or {})
+        if not any(key.lower() == 'content-type' for key in headers):
+            headers['Content-Type'] = 'application/json'
+        sub['headers'] = headers
+    if sub.get('dependsOn'):
+        sub['dependsOn'] = [str(dependency) for dependency in sub['dependsOn']]
+    return sub
+
+
+def ms_batch_chunks(requests: list[dict], size: int = MS_BATCH_MAX_REQUESTS) -> list[list[dict]]:
+    """`requests` split, in order, into $batch bodies of at most `size`, never separating a request from the requests
+    it depends on (Graph orders sub-requests only within one batch).
+
+    Raises ValueError for a dependsOn naming an id not in `requests`, or more than `size` requests linked together.
+    """
+    parent = {request['id']: request['id'] for request in requests}
+
+    def root(request_id: str) -> str:
+        while parent[request_id] != request_id:
+            request_id = parent[request_id]
+        return request_id
+
+    for request in requests:
+        for dependency in request.get('dependsOn') or []:
+            if dependency not in parent:
+                raise ValueError(f'$batch sub-request {request["id"]} depends on {dependency}, which is not sent.')
+            parent[root(request['id'])] = root(dependency)
+    groups: dict[str, list[dict]] = {}
+    for request in requests:
+        groups.setdefault(root(request['id']), []).append(request)
+    chunks: list[list[dict]] = []
+    current: list[dict] = []
+    for group in groups.values():
+        if len(group) > size:
+            raise ValueError(f'{len(group)} $batch sub-requests depend on each other; at most {size} can be ordered.')
+        if len(current) + len(group) > size:
+            chunks.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def ms_batch_header(response: dict, name: str) -> str | None:
+    """A header of a $batch sub-response, matched case-insensitively; None when absent."""
+    headers = response.get('headers')
+    if not isinstance(headers, dict):
+        return None
+    return next((str(value) for key, value in headers.items() if str(key).lower() == name.lower()), None)
+
+
+def ms_batch_status(response: dict) -> int:
+    """The status of a $batch sub-response (0 when unreadable)."""
+    return ms_int_or_none(response.get('status')) or 0
+
+
+def ms_batch_error_fields(response: dict) -> tuple[str, str]:
+    """(code, message) of a failed $batch sub-response: Graph's error.code / error.message when the body has them."""
+    body = response.get('body')
+    error = body.get('error') if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get('code') or 'Error'), str(error.get('message') or '')
+    return 'Error', ms_short_text(body if isinstance(body, str) else '')
+
+
+def ms_batch_failure(request_id: str, status: int, code: str, message: str) -> dict:
+    """A sub-response made up for a sub-request Graph did not answer on its own (the whole batch was refused)."""
+    return {'id': request_id, 'status': status, 'headers': {}, 'body': {'error': {'code': code, 'message': message}}}
+
+
+def ms_batch_resubmission(request: dict, resent_ids: set[str]) -> dict:
+    """`request` to send again: its dependsOn keeps only requests sent again with it (the others already succeeded)."""
+    again = dict(request)
+    depends_on = [dependency for dependency in request.get('dependsOn') or [] if dependency in resent_ids]
+    if depends_on:
+        again['dependsOn'] = depends_on
+    else:
+        again.pop('dependsOn', None)
+    return again
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1084,6 +1206,9 @@ class MicrosoftClient(BaseClient):
                 http_client=http_client, http_cache=http_cache, validate_authority=known_host,
                 instance_discovery=False)
             result = self.msal_acquire(app, refresh_token)
+            newer = self.successor_refresh_token(result, refresh_token, legacy_refresh_token)
+            if newer:
+                result = self.msal_acquire(app, newer)
         except Exception as error:  # msal raises transport, JSON and configuration errors of many types
             self.persist_http_cache(http_cache, blob_before, drop_legacy=bool(legacy_refresh_token))
             raise self.msal_exception_error(error, http_client) from None
@@ -1100,6 +1225,25 @@ class MicrosoftClient(BaseClient):
                     context.pop(key, None)
 
         return self.save_token(result, extra=store_cache)
+
+    def successor_refresh_token(self, result: Any, used: str, legacy: str) -> str:
+        """The refresh token another run of this instance stored after `used` was read, when Entra refused `used`
+        (invalid_grant); else ''.
+
+        Two commands that refresh at once both send the stored token; where Entra (or a stricter server) refuses a
+        token once it was used, the slower one fails although the faster one just saved a good successor. The faster
+        one may still be saving it, so the context is read a few times over about a second.
+        """
+        if not used or used == legacy or not isinstance(result, dict) or result.get('error') != 'invalid_grant':
+            return ''
+        for delay in MS_SUCCESSOR_WAITS:
+            ms_sleep(delay)
+            entry = ms_dict(ms_dict(get_integration_context().get(MS_AUTH_CONTEXT_KEY)).get(self._cache_key))
+            newer = str(entry.get('refresh_token') or '')
+            if newer and newer != used:
+                demisto.debug('ms_auth: the refresh token was replaced by another run; using its successor')
+                return newer
+        return ''
 
     def msal_acquire(self, app: Any, refresh_token: str) -> dict:
         """Run the msal call of this mode: client credentials, code redemption, or refresh-token exchange."""
@@ -1135,6 +1279,10 @@ class MicrosoftClient(BaseClient):
         """MicrosoftAuthError from an msal error result ({'error', 'error_description', 'error_codes', ...})."""
         text = ms_entra_error_text(result) if isinstance(result, dict) else None
         text = self.redact(text or 'the token response did not contain an access token.')
+        if self.settings.mode == MS_MODE_AUTH_CODE and isinstance(result, dict) \
+                and result.get('error') == 'invalid_grant':
+            # Neither the kept refresh token nor the (already redeemed) code will work again: only a new sign-in does.
+            text += f'\n{MS_SIGN_IN_AGAIN_HINT}'
         return MicrosoftAuthError(f'Error in Microsoft authorization. Status: {status or "unknown"}, body: {text}')
 
     def msal_exception_error(self, error: Exception, http_client: MsalHttpClient) -> MicrosoftAuthError:
@@ -1142,6 +1290,19 @@ class MicrosoftClient(BaseClient):
         if isinstance(error, requests.exceptions.RequestException):
             return MicrosoftAuthError(f'Error in Microsoft authorization: could not reach '
                                       f'{self.settings.cloud.login_host}: {ms_transport_cause(error, self.timeout)}')
+        try:
+            entra = ms_entra_error_text(json.loads(http_client.last_error_body or ''))
+        except ValueError:
+            entra = None
+        if entra:
+            return MicrosoftAuthError(f'Error in Microsoft authorization. Status: {http_client.last_status}, body: '
+                                      f'{self.redact(entra)}')
+        # No request went out: msal answered from its http cache, which keeps a 429/5xx for its Retry-After.
+        replayed = re.search(r'HTTP Error: (\d{3})', str(error)) if http_client.last_status is None else None
+        if replayed:
+            return MicrosoftAuthError(f'Error in Microsoft authorization: the login endpoint answered HTTP '
+                                      f'{replayed.group(1)} moments ago, and it is not asked again before the wait it '
+                                      'named is over (5 s when it named none). Run the command again shortly.')
         status = f' Status: {http_client.last_status}.' if http_client.last_status else ''
         detail = self.redact(ms_short_text(str(error), 300))
         return MicrosoftAuthError(f'Error in Microsoft authorization:{status} {type(error).__name__}: {detail}')
@@ -1260,8 +1421,10 @@ class MicrosoftClient(BaseClient):
             response = self._session.request(method, url, headers=headers, json=json_data, verify=self._verify,
                                              proxies=self._proxies, timeout=timeout)
         except requests.exceptions.RequestException as error:
+            # No answer, so no request-id: the id this client sent is what Microsoft can trace the request by.
             raise DemistoException(f'Microsoft Graph request failed ({method} {ms_host(url)}'
-                                   f'{urllib.parse.urlsplit(url).path}): {ms_transport_cause(error, timeout)}.',
+                                   f'{urllib.parse.urlsplit(url).path}): {ms_transport_cause(error, timeout)} '
+                                   f'(client-request-id {headers.get("client-request-id") or "unknown"}).',
                                    exception=error) from None
         demisto.debug(f'ms_graph: {method} {urllib.parse.urlsplit(url).path} -> {response.status_code} '
                       f'(request-id {response.headers.get("request-id", "-")})')
@@ -1283,7 +1446,8 @@ class MicrosoftClient(BaseClient):
         except ValueError:
             raise DemistoException(f'Microsoft Graph returned a body that is not JSON for {method} '
                                    f'{urllib.parse.urlsplit(url).path} (status {response.status_code}, content type '
-                                   f'{response.headers.get("Content-Type", "unknown")}).') from None
+                                   f'{response.headers.get("Content-Type", "unknown")}, request-id '
+                                   f'{response.headers.get("request-id") or "unknown"}).') from None
 
     def list_paged(self, url_suffix: str = '', *, full_url: str | None = None, params: dict | None = None,
                    headers: dict | None = None, limit: int | None = None, api_version: str = 'v1.0',
@@ -1309,3 +1473,90 @@ class MicrosoftClient(BaseClient):
                 return items[:cap], next_link
             page = self.http_request('GET', full_url=next_link, headers=headers)
             pages += 1
+
+    # ----- JSON batching (graph.md §7) -----
+
+    def batch(self, requests: list[dict], api_version: str = 'v1.0') -> dict[str, dict]:
+        """Send sub-requests through JSON batching (POST /<api_version>/$batch, 20 per batch) and return every answer.
+
+        Each request is ``{'id', 'method', 'url', 'headers'?, 'body'?, 'dependsOn'?}`` with `url` relative to the
+        version root and its segments already encoded (e.g. ``/users/a%40b.com``); a request with a body gets
+        ``Content-Type: application/json`` unless it names one. Requests linked by dependsOn travel in one batch.
+
+        Graph throttles each sub-request on its own: inner answers that may be repeated (429/503/509 for any verb, 504
+        for repeatable verbs, 500/502 for GET) are sent again - only those ids, with the requests that failed 424
+        because of them - after the largest Retry-After among them (else exponential backoff), within the client's
+        retry budget (MS_MAX_RETRIES, MS_RETRY_BUDGET); when it runs out, their last answer is returned. A whole
+        batch that Graph refuses (after http_request's own retries) gives its error as the answer of each of its
+        sub-requests and is not sent again, so the work done by the other batches is still reported.
+
+        Returns ``{id: {'id', 'status', 'headers', 'body'}}`` with an answer for every request. Raises ValueError for
+        malformed requests (before anything is sent), MicrosoftAuthError when no token could be obtained and
+        DemistoException for transport errors.
+        """
+        subs = [ms_batch_request(request) for request in requests]
+        by_id = {sub['id']: sub for sub in subs}
+        if len(by_id) != len(subs):
+            raise ValueError('The ids of $batch sub-requests must be unique.')
+        ms_batch_chunks(subs)  # refuses bad dependencies before anything is sent
+        responses: dict[str, dict] = {}
+        refused: set[str] = set()
+        pending, waited, retries = subs, 0.0, 0
+        while True:
+            for chunk in ms_batch_chunks(pending):
+                answers, whole_batch_refused = self.send_batch(chunk, api_version)
+                responses.update(answers)
+                if whole_batch_refused:
+                    refused.update(answers)
+            throttled, resent = self.batch_retry_ids(pending, responses, refused)
+            if not resent:
+                return responses
+            now = time.time()
+            delays = [ms_parse_retry_after(ms_batch_header(responses[request_id], 'Retry-After'), now)
+                      for request_id in throttled]
+            given = [delay for delay in delays if delay is not None]
+            delay = max(given) if given else ms_backoff_delay(retries)
+            if retries >= MS_MAX_RETRIES or waited + delay > MS_RETRY_BUDGET:
+                demisto.debug(f'ms_graph: $batch: {len(throttled)} sub-requests still throttled, retry budget spent')
+                return responses
+            demisto.debug(f'ms_graph: $batch: {len(throttled)} sub-requests throttled, sending {len(resent)} again '
+                          f'in {delay:.1f} s (retry {retries + 1})')
+            ms_sleep(delay)
+            waited += delay
+            retries += 1
+            pending = [ms_batch_resubmission(sub, resent) for sub in subs if sub['id'] in resent]
+
+    def send_batch(self, chunk: list[dict], api_version: str) -> tuple[dict[str, dict], bool]:
+        """POST one $batch body. Returns (answers by id - one for every request of `chunk` -, whether Graph refused
+        the batch as a whole)."""
+        try:
+            body = self.http_request('POST', '$batch', json_data={'requests': chunk}, api_version=api_version)
+        except GraphError as error:
+            demisto.debug(f'ms_graph: $batch of {len(chunk)} refused: {error.status} {error.code}')
+            return {sub['id']: ms_batch_failure(sub['id'], error.status, error.code, error.graph_message)
+                    for sub in chunk}, True
+        ids = {sub['id'] for sub in chunk}
+        found = body.get('responses') if isinstance(body, dict) else None
+        answers = {str(answer['id']): answer for answer in found or []
+                   if isinstance(answer, dict) and str(answer.get('id')) in ids}
+        for sub in chunk:
+            if sub['id'] not in answers:
+                answers[sub['id']] = ms_batch_failure(sub['id'], 502, 'BatchResponseMissing',
+                                                      'The $batch answer has no response for this request.')
+        return answers, False
+
+    def batch_retry_ids(self, sent: list[dict], responses: dict[str, dict],
+                        refused: set[str]) -> tuple[set[str], set[str]]:
+        """(ids whose answer may be repeated, those ids plus the requests that failed 424 because of them)."""
+        throttled = {sub['id'] for sub in sent if sub['id'] not in refused
+                     and self.is_retryable(sub['method'], ms_batch_status(responses[sub['id']]))}
+        resent = set(throttled)
+        grew = True
+        while grew:
+            grew = False
+            for sub in sent:
+                if sub['id'] not in resent and ms_batch_status(responses[sub['id']]) == 424 \
+                        and resent.intersection(sub.get('dependsOn') or []):
+                    resent.add(sub['id'])
+                    grew = True
+        return throttled, resent

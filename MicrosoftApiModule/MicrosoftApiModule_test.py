@@ -721,7 +721,8 @@ def test_expired_refresh_token_error_suggests_auth_reset(requests_mock: Any) -> 
         new_client(auth_code_params()).get_access_token()
     assert str(error.value) == ('Error in Microsoft authorization. Status: 400, body: invalid_grant.\nThe provided '
                                 'authorization code or refresh token has expired due to inactivity.\nYou can run the '
-                                '***msgraph-user-auth-reset*** command to reset the authentication process.')
+                                '***msgraph-user-auth-reset*** command to reset the authentication process.\n'
+                                + ms.MS_SIGN_IN_AGAIN_HINT)
     assert cache_entry(client.settings)['refresh_token'] == 'RT-1'  # never blanked by a failure
 
 
@@ -1092,7 +1093,7 @@ def test_invalid_json_answer_is_a_clear_error(requests_mock: Any) -> None:
     with pytest.raises(DemistoException) as error:
         cached_client().http_request('GET', 'users')
     assert str(error.value) == ('Microsoft Graph returned a body that is not JSON for GET /v1.0/users (status 200, '
-                                'content type text/html).')
+                                'content type text/html, request-id unknown).')
 
 
 def test_graph_error_text_from_body_inner_error(requests_mock: Any) -> None:
@@ -1223,7 +1224,9 @@ def test_transport_errors_name_the_host_and_the_cause(requests_mock: Any, except
     requests_mock.get(f'{WORLDWIDE_GRAPH}/v1.0/users', exc=exception)
     with pytest.raises(DemistoException) as error:
         cached_client().http_request('GET', 'users', params={'$filter': "mail eq 'x'"})
-    assert str(error.value) == f'Microsoft Graph request failed (GET https://graph.microsoft.com/v1.0/users): {cause}.'
+    sent_id = requests_mock.last_request.headers['client-request-id']
+    assert str(error.value) == (f'Microsoft Graph request failed (GET https://graph.microsoft.com/v1.0/users): {cause} '
+                                f'(client-request-id {sent_id}).')
     assert 'Traceback' not in str(error.value)
 
 

@@ -41,24 +41,31 @@ class Tour:
                     'AZURE_POD_IDENTITY_AUTHORITY_HOST': self.emulator.imds_url, 'PYTHONPATH': str(ROOT)})
         return env
 
-    def run(self, instance: str, params: dict, command: str, expect_error: bool = False,
-            **args: str) -> dict[str, Any]:
-        """Run `!command args` on `instance` in a new process; print its entries; return the runner's JSON.
+    def invoke(self, instance: str, params: dict, command: str,
+               **args: str) -> tuple[subprocess.CompletedProcess, int, float]:
+        """Run `!command args` on `instance` in a new runner process (`--json`).
 
-        `expect_error`: the command is meant to answer with an error entry (the runner then exits 1).
+        Returns the finished process, the number of HTTP requests the emulator saw and the wall time.
         """
         params_file = self.state_dir / f'{instance}.params.json'
         params_file.write_text(json.dumps(params))
-        shown_args = ' '.join(f'{name}="{value}"' if ' ' in value else f'{name}={value}'
-                              for name, value in args.items() if 'password' not in name)
         since = max((entry['seq'] for entry in self.emulator.requests()), default=0)
         started = time.monotonic()
         completed = subprocess.run(
             [sys.executable, '-m', 'xsoar_runner', '--json', '--instance', instance, '--state-dir',
              str(self.state_dir), '--params', str(params_file), command, *(f'{k}={v}' for k, v in args.items())],
             cwd=ROOT, env=self.env(), capture_output=True, text=True, timeout=120)
-        elapsed = time.monotonic() - started
-        sent = len(self.emulator.requests(since=since))
+        return completed, len(self.emulator.requests(since=since)), time.monotonic() - started
+
+    def run(self, instance: str, params: dict, command: str, expect_error: bool = False,
+            **args: str) -> dict[str, Any]:
+        """Run `!command args` on `instance` in a new process; print its entries; return the runner's JSON.
+
+        `expect_error`: the command is meant to answer with an error entry (the runner then exits 1).
+        """
+        shown_args = ' '.join(f'{name}="{value}"' if ' ' in value else f'{name}={value}'
+                              for name, value in args.items() if 'password' not in name)
+        completed, sent, elapsed = self.invoke(instance, params, command, **args)
         counts = f'[{sent} HTTP request{"s" * (sent != 1)}, {elapsed:.1f} s]'
         print(f'\n$ !{command} {shown_args}'.rstrip() + f'    {counts}')
         try:
@@ -109,6 +116,9 @@ class Tour:
         self.run('cc', params, 'msgraph-user-tap-policy-create', user_id=new_user, zip_password=self.password(),
                  lifetime_in_minutes='60')
         self.run('cc', params, 'msgraph-user-get', user='nobody.here@' + domain)
+        # Containment of several accounts at once: one $batch request disables and revokes them all.
+        several = ','.join(samples[name]['userPrincipalName'] for name in ('loner', 'hybrid', 'apostrophe'))
+        self.run('cc', params, 'msgraph-user-account-disable', user=several, revoke_sessions='true')
 
     def other_modes(self) -> None:
         user = self.registrations['users']['samples']['admin']['userPrincipalName']

@@ -3,7 +3,8 @@
 Error codes (all ``invalid_grant``):
 
 * 54005 — the code was already redeemed;
-* 70008 — the code expired, or the refresh token was already used (rotation: each refresh token works once);
+* 70008 — the code expired, or the refresh token was already used (rotation: with the ``refresh_token_single_use``
+  setting on, the default, each refresh token works once; off, it stays valid after use, as in Entra);
 * 50173 — the refresh token was revoked (revokeSignInSessions, a password change, or the "revoke" fault knob);
 * 500112 — the code is redeemed with another redirect URI; 501481 — the PKCE verifier does not match;
 * 9002313 — the code or refresh token is unknown; 70000 — it was issued to another app.
@@ -95,8 +96,11 @@ class GrantStore:
         self.refresh_tokens[grant.token] = grant
         return grant
 
-    def redeem_refresh(self, token: str, client_id: str) -> RefreshGrant:
-        """Validate and consume a refresh token (the caller issues the replacement)."""
+    def redeem_refresh(self, token: str, client_id: str, single_use: bool = True) -> RefreshGrant:
+        """Validate and consume a refresh token (the caller issues the replacement).
+
+        ``single_use=False`` is Entra's behaviour for confidential clients: the token stays valid after use.
+        """
         grant = self.refresh_tokens.get(token)
         if grant is None:
             raise OAuthError(400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
@@ -109,7 +113,7 @@ class GrantStore:
                              "The user might have changed or reset their password. The grant was issued on "
                              f"'{_stamp(grant.issued_at)}' and the TokensValidFrom date (before which tokens are not "
                              f"valid) for this user is '{_stamp(valid_from)}'.")
-        if grant.status == "used":
+        if grant.status == "used" and single_use:
             raise OAuthError(400, "invalid_grant", 70008,
                              "The provided authorization code or refresh token has expired due to inactivity. Send a "
                              "new interactive authorization request for this user and resource.")
@@ -121,8 +125,9 @@ class GrantStore:
         self.valid_from[subject] = time.time()
 
     def revoke_all(self) -> None:
+        # "used" too: when refresh tokens may be reused (Entra's behaviour), a used one is still a live grant.
         for grant in self.refresh_tokens.values():
-            if grant.status == "active":
+            if grant.status != "revoked":
                 grant.status = "revoked"
 
 

@@ -293,7 +293,7 @@ def _refresh(state: EmulatorState, app: AppRegistration, form: dict[str, str]) -
     token = form.get("refresh_token")
     if not token:
         raise _missing("refresh_token")
-    grant = state.grants.redeem_refresh(token, app.client_id)
+    grant = state.grants.redeem_refresh(token, app.client_id, state.settings.refresh_token_single_use)
     scopes = delegated_scopes(state, app, form["scope"]) if form.get("scope") else list(grant.scopes)
     return _user_token(state, app, grant.subject, scopes, form.get("client_info") == "1")
 

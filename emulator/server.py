@@ -128,7 +128,10 @@ def _apply_fault(state: EmulatorState, rule: FaultRule, area: str) -> Response |
         _drop_connection()
         return Response(status=500)
     if rule.kind == "malformed":
-        return Response(MALFORMED_JSON, status=200, content_type=graph.JSON_CONTENT_TYPE)
+        response = Response(MALFORMED_JSON, status=200, content_type=graph.JSON_CONTENT_TYPE)
+        if area == "graph":  # Graph names every answer, a broken one too
+            response.headers["request-id"] = g.request_id
+        return response
     return _fault_status_response(rule, area)
 
 

@@ -37,6 +37,9 @@ class Settings:
     delta_page_size: int = 100
     operation_polls: int = 2  # GETs answered notStarted/running before a resetPassword operation finishes
     replication_delay_ms: int = 0  # a created user stays invisible this long (Graph's eventual consistency)
+    # True: a refresh token works once (70008 on reuse). False: Entra's behaviour for confidential clients, where a
+    # refresh returns a new token but the old one stays valid until it expires or is revoked.
+    refresh_token_single_use: bool = True
     tap_policy: dict[str, Any] = field(default_factory=lambda: {
         "isEnabled": True, "minimumLifetimeInMinutes": 10, "maximumLifetimeInMinutes": 43200,
         "defaultLifetimeInMinutes": 60, "isUsableOnce": False})
@@ -52,13 +55,18 @@ class Settings:
                 if not isinstance(value, int) or value < 0 or (key.endswith("page_size") and value < 1):
                     raise ValueError(f"{key} must be a non-negative integer")
                 setattr(self, key, value)
+            elif key == "refresh_token_single_use":
+                if not isinstance(value, bool):
+                    raise ValueError(f"{key} must be true or false")
+                setattr(self, key, value)
             else:
                 raise ValueError(f"unknown setting: {key}")
 
     def to_json(self) -> dict[str, Any]:
         return {"token_lifetime": self.token_lifetime, "page_size": self.page_size,
                 "delta_page_size": self.delta_page_size, "operation_polls": self.operation_polls,
-                "replication_delay_ms": self.replication_delay_ms, "tap_policy": dict(self.tap_policy)}
+                "replication_delay_ms": self.replication_delay_ms, "tap_policy": dict(self.tap_policy),
+                "refresh_token_single_use": self.refresh_token_single_use}
 
 
 class EmulatorState:

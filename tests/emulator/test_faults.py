@@ -76,6 +76,8 @@ def test_malformed_json(graph, emulator):
     assert response.status_code == 200
     with pytest.raises(ValueError):
         response.json()
+    # Graph names every answer, a broken one too: the request-id is what a user reports it by.
+    assert response.headers["request-id"] == emulator.requests()[-1]["request_id"]
 
 
 def test_token_endpoint_and_imds_faults(emulator):

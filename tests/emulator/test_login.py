@@ -182,6 +182,25 @@ def test_msal_authorization_code_then_refresh(emulator):
     assert reused["error"] == "invalid_grant" and reused["error_codes"] == [54005]
 
 
+def test_refresh_tokens_stay_valid_after_use_when_single_use_is_off(emulator):
+    """Entra's behaviour for confidential clients: a refresh returns a new token, the old one keeps working until it
+    expires or is revoked (the revoke knob covers used tokens too)."""
+    emulator.configure(refresh_token_single_use=False)
+    registrations = emulator.registrations
+    app = registrations["apps"]["default"]
+    client = confidential(emulator, app["client_secret"])
+    scope = [registrations["scope"]]
+    first = client.acquire_token_by_authorization_code(app["auth_codes"][1], scope,
+                                                       redirect_uri=app["redirect_uris"][0])
+    second = client.acquire_token_by_refresh_token(first["refresh_token"], scope)
+    assert "access_token" in second and second["refresh_token"] != first["refresh_token"]
+    again = client.acquire_token_by_refresh_token(first["refresh_token"], scope)
+    assert "access_token" in again, again
+    emulator.revoke_refresh_tokens()
+    revoked = client.acquire_token_by_refresh_token(first["refresh_token"], scope)
+    assert revoked["error"] == "invalid_grant" and revoked["error_codes"] == [50173]
+
+
 def test_refresh_tokens_die_on_revoke_sign_in_sessions(emulator, graph):
     registrations = emulator.registrations
     app = registrations["apps"]["default"]

@@ -1057,6 +1057,46 @@ def test_mfa_commands_refuse_national_clouds(monkeypatch, requests_mock, command
     assert requests_mock.call_count == 0
 
 
+CUSTOM_GRAPH, CUSTOM_LOGIN = 'https://graph.private.example', 'https://login.private.example'
+
+
+def test_mfa_secret_and_token_commands_use_the_hosts_of_a_custom_cloud(monkeypatch, requests_mock):
+    """A Custom cloud names its own hosts (a private endpoint, a proxy): the secret and token commands use them."""
+    client = make_client(monkeypatch, azure_cloud='Custom', host=CUSTOM_GRAPH, login_host=CUSTOM_LOGIN,
+                         allow_secret_generators=True)
+    requests_mock.get(f'{CUSTOM_GRAPH}/v1.0/servicePrincipals', json=load('service_principals.json'))
+    requests_mock.post(f'{CUSTOM_GRAPH}/v1.0/servicePrincipals/7b1d9e3f-5a2c-4d8e-b6f0-9c4a2e1d3b58/addPassword',
+                       json=load('add_password.json'))
+    requests_mock.post(f'{CUSTOM_LOGIN}/{TENANT}/oauth2/token', json=load('mfa_token.json'))
+
+    run(client, 'msgraph-user-create-mfa-client-secret', {})
+    run(client, 'msgraph-user-create-mfa-client-access-token', {})
+
+    assert [(request.method, request.url.split('?')[0]) for request in requests_mock.request_history] == [
+        ('GET', f'{CUSTOM_GRAPH}/v1.0/servicePrincipals'),
+        ('POST', f'{CUSTOM_GRAPH}/v1.0/servicePrincipals/7b1d9e3f-5a2c-4d8e-b6f0-9c4a2e1d3b58/addPassword'),
+        ('POST', f'{CUSTOM_LOGIN}/{TENANT}/oauth2/token')]
+
+
+def test_request_mfa_on_a_custom_cloud_needs_the_worldwide_login_host(monkeypatch, requests_mock):
+    """The MFA service has one worldwide address that accepts only worldwide tokens."""
+    args = {'user_mail': UPN, 'access_token': 'test-mfa-token'}
+    private = make_client(monkeypatch, azure_cloud='Custom', host=CUSTOM_GRAPH, login_host=CUSTOM_LOGIN,
+                          allow_secret_generators=True)
+
+    with pytest.raises(DemistoException, match=f'accepts only tokens of https://login.microsoftonline.com, and this '
+                                               f'Custom cloud signs in at {CUSTOM_LOGIN}'):
+        run(private, 'msgraph-user-request-mfa', args)
+    assert requests_mock.call_count == 0
+
+    worldwide_hosts = make_client(monkeypatch, azure_cloud='Custom', host=CUSTOM_GRAPH,
+                                  login_host='https://login.microsoftonline.com/', allow_secret_generators=True)
+    requests_mock.post(EXPECTED_MFA_URL, text=load('mfa_approved.xml'))
+
+    assert entry(run(worldwide_hosts, 'msgraph-user-request-mfa', args))['HumanReadable'] == \
+        'Status: User Approved MFA Request'
+
+
 def test_create_mfa_client_secret(mfa_client, requests_mock):
     requests_mock.get(f'{GRAPH_V1}/servicePrincipals', json=load('service_principals.json'))
     requests_mock.post(f'{GRAPH_V1}/servicePrincipals/7b1d9e3f-5a2c-4d8e-b6f0-9c4a2e1d3b58/addPassword',

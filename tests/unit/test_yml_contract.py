@@ -31,6 +31,13 @@ def command_function_name(command: str) -> str:
     return inspect.unwrap(integration.COMMANDS[command]).__qualname__
 
 
+def list_arguments(command: str) -> set[str]:
+    """The arguments the code parses as a list: `user` of the commands that accept several users."""
+    # functools.wraps copies __qualname__; the code object still names the wrapper that accepts_user_list made.
+    accepts_list = integration.COMMANDS[command].__code__.co_qualname.startswith('accepts_user_list.')
+    return {'user'} if accepts_list else set()
+
+
 # ----- the command list -----
 
 def test_every_yml_command_is_dispatched():
@@ -77,7 +84,8 @@ def test_arguments_are_well_formed(command):
     assert len(names) == len(set(names)), 'duplicate argument'
     for argument in arguments:
         assert argument.get('description', '').strip(), f'{argument["name"]} has no description'
-        assert not argument.get('isArray') and not argument.get('default'), argument['name']
+        assert bool(argument.get('isArray')) == (argument['name'] in list_arguments(command)), argument['name']
+        assert not argument.get('default'), argument['name']
         if argument.get('auto') == 'PREDEFINED' or argument.get('predefined'):
             assert argument.get('auto') == 'PREDEFINED' and argument.get('predefined'), argument['name']
             if 'defaultValue' in argument:
