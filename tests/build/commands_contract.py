@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-CONTRACT_PATH = Path(__file__).resolve().parents[2].parent / 'shared' / 'reference' / 'commands.md'
+SHARED_CONTRACT_PATH = Path(__file__).resolve().parents[2].parent / 'shared' / 'reference' / 'commands.md'
+# A snapshot of the same file, for a checkout without shared/ beside it (the shared copy wins when present).
+SNAPSHOT_CONTRACT_PATH = Path(__file__).resolve().parent / 'contract' / 'commands.md'
+CONTRACT_PATH = SHARED_CONTRACT_PATH if SHARED_CONTRACT_PATH.is_file() else SNAPSHOT_CONTRACT_PATH
 PATH_RE = re.compile(r'^(MSGraphUser\w*|Account)(\.[@\w]+)+$')
 TYPE_RE = re.compile(r'^(.*?)\s*\((String|Boolean|Number|Date|Unknown)\)$')
 CODE_RE = re.compile(r'`([^`]+)`')
@@ -193,8 +196,8 @@ def parse_command(name: str, body: str, defs: dict[str, list[str]]) -> CommandCo
 @cache
 def contract_text() -> str:
     if not CONTRACT_PATH.is_file():
-        raise FileNotFoundError(f'the compatibility contract is not at {CONTRACT_PATH} (the project expects '
-                                'shared/ beside its checkout, as on the developers\' machines and in CI)')
+        raise FileNotFoundError(f'the compatibility contract is neither at {SHARED_CONTRACT_PATH} nor at '
+                                f'{SNAPSHOT_CONTRACT_PATH}')
     return CONTRACT_PATH.read_text(encoding='utf-8')
 
 
