@@ -14,7 +14,6 @@ import demistomock as demisto
 import pytest
 from CommonServerPython import CommandResults, EntryType
 
-import MicrosoftApiModule
 import MicrosoftGraphUser as integration
 from MicrosoftApiModule import GraphError
 from tests.unit.yml_contract import assert_outputs_declared
@@ -62,26 +61,8 @@ def entry_of(command: str, result: CommandResults) -> dict:
     return assert_outputs_declared(command, result, open_objects)
 
 
-@pytest.fixture(autouse=True)
-def sleeps(monkeypatch) -> list[float]:
-    """Every wait of the client (throttling) and of the commands (replication delay), without waiting."""
-    waited: list[float] = []
-    monkeypatch.setattr(MicrosoftApiModule, 'ms_sleep', waited.append)
-    monkeypatch.setattr(integration, 'ms_sleep', waited.append)
-    return waited
-
-
-@pytest.fixture(autouse=True)
-def fresh_runtime():
-    """A blank demisto stand-in per test: no entries, logs or integration context from another test."""
-    demisto.reset()
-    yield
-    demisto.reset()
-
-
-@pytest.fixture
-def client(graph_client):
-    return graph_client
+# `sleeps`, `fresh_runtime` and `client` are the shared fixtures of the root conftest.py.
+pytestmark = pytest.mark.usefixtures('sleeps', 'fresh_runtime')
 
 
 @pytest.fixture

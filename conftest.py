@@ -55,3 +55,30 @@ def graph_client(monkeypatch):
     client = integration.build_client(dict(CLIENT_CREDENTIALS_PARAMS), 'test')
     monkeypatch.setattr(client, 'get_access_token', lambda *args, **kwargs: TEST_ACCESS_TOKEN)
     return client
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """Every wait of the client (throttling) and of the commands (replication delay), recorded, without waiting."""
+    import MicrosoftApiModule
+    import MicrosoftGraphUser as integration
+
+    waited: list[float] = []
+    monkeypatch.setattr(MicrosoftApiModule, 'ms_sleep', waited.append)
+    monkeypatch.setattr(integration, 'ms_sleep', waited.append)
+    return waited
+
+
+@pytest.fixture
+def fresh_runtime():
+    """A blank demisto stand-in per test: no entries, logs or integration context from another test."""
+    import demistomock as demisto
+
+    demisto.reset()
+    yield
+    demisto.reset()
+
+
+@pytest.fixture
+def client(graph_client):
+    return graph_client

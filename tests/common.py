@@ -12,3 +12,18 @@ CLIENT_CREDENTIALS_PARAMS = {
 }
 TEST_ACCESS_TOKEN = 'test-access-token-value'
 GRAPH_V1 = 'https://graph.microsoft.com/v1.0'
+
+
+def run_entry_point(command: str, args: dict, params: dict | None = None) -> list[dict]:
+    """Run one command through the entry point, as the server does; return its war-room entries."""
+    import demistomock as demisto
+
+    import MicrosoftGraphUser as integration
+
+    params = dict(params if params is not None else CLIENT_CREDENTIALS_PARAMS)
+    demisto.set_invocation(command, args, params)
+    try:
+        integration.run_command(command, params, dict(args))
+    except SystemExit:
+        pass  # return_error ends the run, as on the server
+    return demisto.collected_results()

@@ -9,7 +9,6 @@ import re
 import urllib.parse
 from typing import Any
 
-import demistomock as demisto
 import pytest
 from CommonServerPython import EntryType
 from requests_mock import ANY
@@ -30,24 +29,8 @@ DOLLAR = '$svc.backup@contoso.com'
 APOSTROPHE = "conor.o'brien@contoso.com"
 
 
-@pytest.fixture(autouse=True)
-def sleeps(monkeypatch) -> list[float]:
-    waited: list[float] = []
-    monkeypatch.setattr(MicrosoftApiModule, 'ms_sleep', waited.append)
-    monkeypatch.setattr(integration, 'ms_sleep', waited.append)
-    return waited
-
-
-@pytest.fixture(autouse=True)
-def fresh_runtime():
-    demisto.reset()
-    yield
-    demisto.reset()
-
-
-@pytest.fixture
-def client(graph_client):
-    return graph_client
+# `sleeps`, `fresh_runtime` and `client` are the shared fixtures of the root conftest.py.
+pytestmark = pytest.mark.usefixtures('sleeps', 'fresh_runtime')
 
 
 def run(command: str, client: Any, args: dict) -> Any:

@@ -16,7 +16,7 @@ import pytest
 
 import MicrosoftApiModule
 import MicrosoftGraphUser as integration
-from tests.common import CLIENT_CREDENTIALS_PARAMS
+from tests.common import CLIENT_CREDENTIALS_PARAMS, run_entry_point
 from tests.unit.batch_double import BatchDouble, graph_error, ok
 
 GRAPH = 'https://graph.microsoft.com/v1.0'
@@ -73,13 +73,7 @@ def seed_context(context: dict | None = None, token_valid_for: float = 3000) -> 
 
 def run(command: str, args: dict) -> list[dict]:
     """One command through the entry point, as the server runs it; its entries."""
-    params = dict(CLIENT_CREDENTIALS_PARAMS)
-    demisto.set_invocation(command, args, params)
-    try:
-        integration.run_command(command, params, dict(args))
-    except SystemExit:
-        pass
-    return demisto.collected_results()
+    return run_entry_point(command, args)
 
 
 def only_entry(entries: list[dict]) -> dict:

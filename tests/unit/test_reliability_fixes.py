@@ -11,7 +11,7 @@ import pytest
 
 import MicrosoftApiModule
 import MicrosoftGraphUser as integration
-from tests.common import CLIENT_CREDENTIALS_PARAMS, GRAPH_V1, TEST_ACCESS_TOKEN
+from tests.common import CLIENT_CREDENTIALS_PARAMS, GRAPH_V1, TEST_ACCESS_TOKEN, run_entry_point
 
 GRAPH = 'https://graph.microsoft.com'
 USER_ID = '87d349ed-44d7-43e1-9a83-5f2406dee5bd'
@@ -29,13 +29,7 @@ def cached_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(command: str, args: dict[str, Any]) -> list[dict]:
-    params = dict(CLIENT_CREDENTIALS_PARAMS)
-    demisto.set_invocation(command, args, params)
-    try:
-        integration.run_command(command, params, dict(args))
-    except SystemExit:
-        pass
-    return demisto.collected_results()
+    return run_entry_point(command, args)
 
 
 def error_text(entries: list[dict]) -> str:
