@@ -49,12 +49,14 @@ OPROXY_KEY_BYTES = bytes(range(32))
 OPROXY_KEY = base64.b64encode(OPROXY_KEY_BYTES).decode()
 OPROXY_TOKEN = 'oproxy-token-value-42'
 MI_CLIENT_ID = '99999999-8888-7777-6666-555555555555'
-WORLDWIDE_LOGIN = 'https://login.microsoftonline.com'
-WORLDWIDE_GRAPH = 'https://graph.microsoft.com'
+# Real hosts appear only as expected values: every request goes to requests-mock (which refuses unmatched URLs), and
+# the root conftest.py refuses any socket that is not loopback.
+WORLDWIDE_LOGIN = 'https://login.microsoftonline.com'  # expected value only
+WORLDWIDE_GRAPH = 'https://graph.microsoft.com'  # expected value only
 MI_ENV = ('AZURE_POD_IDENTITY_AUTHORITY_HOST', 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IDENTITY_SERVER_THUMBPRINT',
           'IMDS_ENDPOINT', 'MSI_ENDPOINT', 'MSI_SECRET', 'REQUESTS_TIMEOUT', 'HTTP_PROXY', 'HTTPS_PROXY')
 
-# cloud name -> (params selecting it, expected login host, expected Graph host)
+# cloud name -> (params selecting it, expected login host, expected Graph host); expected values only
 CLOUDS = {
     'Worldwide': ({'azure_cloud': 'Worldwide'}, WORLDWIDE_LOGIN, WORLDWIDE_GRAPH),
     'US GCC': ({'azure_cloud': 'US GCC'}, WORLDWIDE_LOGIN, WORLDWIDE_GRAPH),

@@ -15,6 +15,7 @@ import ipaddress
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -62,11 +63,9 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def generate_ca() -> KeyPair:
-    """A self-signed CA that is valid for two days (enough for any test run or demo)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = _name("Entra ID emulator throwaway CA")
-    cert = (
+def _self_signed(name: x509.Name, key: Any) -> x509.CertificateBuilder:
+    """A certificate builder for `key`, issued by itself, valid from a few minutes ago for the emulator's lifetime."""
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -74,6 +73,14 @@ def generate_ca() -> KeyPair:
         .serial_number(x509.random_serial_number())
         .not_valid_before(_now() - dt.timedelta(minutes=5))
         .not_valid_after(_now() + _VALIDITY)
+    )
+
+
+def generate_ca() -> KeyPair:
+    """A self-signed CA that is valid for two days (enough for any test run or demo)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        _self_signed(_name("Entra ID emulator throwaway CA"), key)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -131,17 +138,7 @@ def issue_server_certificate(ca: KeyPair) -> KeyPair:
 def generate_app_certificate(common_name: str) -> AppCertificate:
     """A self-signed RSA certificate, as uploaded to an app registration's "Certificates & secrets" page."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = _name(common_name)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - dt.timedelta(minutes=5))
-        .not_valid_after(_now() + _VALIDITY)
-        .sign(key, hashes.SHA256())
-    )
+    cert = _self_signed(_name(common_name), key).sign(key, hashes.SHA256())
     return AppCertificate(
         cert_pem=cert.public_bytes(serialization.Encoding.PEM),
         key_pem=_pem_key(key),
