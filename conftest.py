@@ -4,35 +4,24 @@ requests-mock already refuses unmatched URLs inside its context; this guard also
 outside it (msal, the emulator, subprocesses started by tests inherit nothing from it, so they get the same rule
 from their own code).
 """
-import ipaddress
 import socket
 
 import pytest
+
+from tests.e2e.loopback_guard.loopback_rule import is_loopback
 
 _real_connect = socket.socket.connect
 _real_create_connection = socket.create_connection
 
 
-def _is_loopback(address) -> bool:
-    host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host in ("localhost",):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _guarded_connect(self, address):
-    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address):
         raise ConnectionRefusedError(f"tests may only reach loopback, not {address!r}")
     return _real_connect(self, address)
 
 
 def _guarded_create_connection(address, *args, **kwargs):
-    if not _is_loopback(address):
+    if not is_loopback(address):
         raise ConnectionRefusedError(f"tests may only reach loopback, not {address!r}")
     return _real_create_connection(address, *args, **kwargs)
 

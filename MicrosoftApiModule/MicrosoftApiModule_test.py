@@ -53,6 +53,9 @@ MI_CLIENT_ID = '99999999-8888-7777-6666-555555555555'
 # the root conftest.py refuses any socket that is not loopback.
 WORLDWIDE_LOGIN = 'https://login.microsoftonline.com'  # expected value only
 WORLDWIDE_GRAPH = 'https://graph.microsoft.com'  # expected value only
+US_GOV_LOGIN = 'https://login.microsoftonline.us'  # expected value only
+GCC_HIGH_GRAPH = 'https://graph.microsoft.us'  # expected value only
+DOD_GRAPH = 'https://dod-graph.microsoft.us'  # expected value only
 MI_ENV = ('AZURE_POD_IDENTITY_AUTHORITY_HOST', 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IDENTITY_SERVER_THUMBPRINT',
           'IMDS_ENDPOINT', 'MSI_ENDPOINT', 'MSI_SECRET', 'REQUESTS_TIMEOUT', 'HTTP_PROXY', 'HTTPS_PROXY')
 
@@ -60,8 +63,8 @@ MI_ENV = ('AZURE_POD_IDENTITY_AUTHORITY_HOST', 'IDENTITY_ENDPOINT', 'IDENTITY_HE
 CLOUDS = {
     'Worldwide': ({'azure_cloud': 'Worldwide'}, WORLDWIDE_LOGIN, WORLDWIDE_GRAPH),
     'US GCC': ({'azure_cloud': 'US GCC'}, WORLDWIDE_LOGIN, WORLDWIDE_GRAPH),
-    'US GCC-High': ({'azure_cloud': 'US GCC-High'}, 'https://login.microsoftonline.us', 'https://graph.microsoft.us'),
-    'DoD': ({'azure_cloud': 'DoD'}, 'https://login.microsoftonline.us', 'https://dod-graph.microsoft.us'),
+    'US GCC-High': ({'azure_cloud': 'US GCC-High'}, US_GOV_LOGIN, GCC_HIGH_GRAPH),
+    'DoD': ({'azure_cloud': 'DoD'}, US_GOV_LOGIN, DOD_GRAPH),
     'Germany': ({'azure_cloud': 'Germany'}, 'https://login.microsoftonline.de', 'https://graph.microsoft.de'),
     'China': ({'azure_cloud': 'China'}, 'https://login.chinacloudapi.cn', 'https://microsoftgraph.chinacloudapi.cn'),
     'Custom': ({'azure_cloud': 'Custom', 'host': 'https://127.0.0.1:9443/', 'login_host': 'https://127.0.0.1:9444'},
@@ -314,9 +317,9 @@ def test_all_documented_clouds_are_offered() -> None:
 
 
 @pytest.mark.parametrize('host, login, graph', [
-    ('https://graph.microsoft.com', WORLDWIDE_LOGIN, WORLDWIDE_GRAPH),
-    ('https://graph.microsoft.com/v1.0/', WORLDWIDE_LOGIN, WORLDWIDE_GRAPH),
-    ('https://dod-graph.microsoft.us', 'https://login.microsoftonline.us', 'https://dod-graph.microsoft.us'),
+    (WORLDWIDE_GRAPH, WORLDWIDE_LOGIN, WORLDWIDE_GRAPH),
+    (f'{WORLDWIDE_GRAPH}/v1.0/', WORLDWIDE_LOGIN, WORLDWIDE_GRAPH),
+    (DOD_GRAPH, US_GOV_LOGIN, DOD_GRAPH),
     ('https://graph.example.org', WORLDWIDE_LOGIN, 'https://graph.example.org'),
     ('', WORLDWIDE_LOGIN, WORLDWIDE_GRAPH),
 ])

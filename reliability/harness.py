@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import ipaddress
 import json
 import os
 import socket
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from reliability.secrets_book import Finding, SecretBook
+from tests.e2e.loopback_guard.loopback_rule import is_loopback
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The environment as the run found it (scenarios clear the network variables and set their own).
@@ -46,30 +46,18 @@ NETWORK_ENV = ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'SSL_CERT_FILE', 'HTTP_PR
 # Process-wide guards
 # ---------------------------------------------------------------------------------------------------------------
 
-def _is_loopback(address: Any) -> bool:
-    host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host == 'localhost':
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @contextlib.contextmanager
 def loopback_only() -> Iterator[None]:
     """Every TCP connection of this process must go to loopback (the same rule as the test suite's conftest)."""
     real_connect, real_create = socket.socket.connect, socket.create_connection
 
     def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address):
             raise ConnectionRefusedError(f'reliability runs may only reach loopback, not {address!r}')
         return real_connect(self, address)
 
     def create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
-        if not _is_loopback(address):
+        if not is_loopback(address):
             raise ConnectionRefusedError(f'reliability runs may only reach loopback, not {address!r}')
         return real_create(address, *args, **kwargs)
 

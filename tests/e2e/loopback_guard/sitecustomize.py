@@ -1,28 +1,17 @@
 """Loaded at start-up by every runner process the end-to-end tests start (PYTHONPATH): refuses any connection that
 is not to loopback, so no code path of the integration can reach a real address (Microsoft's hosts, the Azure IMDS
 address 169.254.169.254) even if a URL override were lost on the way."""
-import ipaddress
 import socket
 from typing import Any
+
+from loopback_rule import is_loopback
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
 
-def _loopback(address: Any) -> bool:
-    host = address[0] if isinstance(address, tuple) else address
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host == 'localhost':
-        return True
-    try:
-        return ipaddress.ip_address(str(host)).is_loopback
-    except ValueError:
-        return False
-
-
 def _checked(self: socket.socket, address: Any) -> None:
-    if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address):
         raise ConnectionRefusedError(f'end-to-end tests may only reach loopback, not {address!r}')
 
 
